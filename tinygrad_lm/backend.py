@@ -1,0 +1,188 @@
+"""The one place that knows NumPy from CuPy.
+
+Every op takes ``xp = get_xp(array)`` and then writes ``xp.exp(...)``: the same code runs on the CPU
+(NumPy) and on a GPU (CuPy). CuPy is imported lazily, so the library imports and runs without it.
+The few real differences between the two (scatter-add, the error function, random numbers, copies
+between devices) are papered over here and nowhere else.
+
+Devices are strings: ``"cpu"``, ``"cuda"`` (the current GPU, normalised to ``"cuda:0"``-style) and
+``"cuda:N"``.
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+from typing import Any
+
+import numpy
+
+_cupy: ModuleType | None = None
+_cupy_checked = False
+
+
+def _import_cupy() -> ModuleType | None:
+    """Import CuPy once; None when it is not installed or no GPU driver answers."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy
+
+            cupy.cuda.runtime.getDeviceCount()
+            _cupy = cupy
+        except Exception:  # ImportError, or CUDA present without a usable device
+            _cupy = None
+    return _cupy
+
+
+class cuda:
+    """``tg.cuda.is_available()`` and ``tg.cuda.device_count()``."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return _import_cupy() is not None
+
+    @staticmethod
+    def device_count() -> int:
+        cupy = _import_cupy()
+        return 0 if cupy is None else int(cupy.cuda.runtime.getDeviceCount())
+
+
+def parse_device(device: str | None) -> str:
+    """Normalise a device string: ``None``/``"cpu"`` -> ``"cpu"``, ``"cuda"`` -> ``"cuda:<current>"``."""
+    if device is None or device == "cpu":
+        return "cpu"
+    if not isinstance(device, str) or not device.startswith("cuda"):
+        raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    cupy = _import_cupy()
+    if cupy is None:
+        raise RuntimeError(
+            f"device {device!r} requested but CUDA is not available: install the 'gpu' extra "
+            "(pip install -e '.[gpu]') on a machine with an NVIDIA GPU"
+        )
+    if device == "cuda":
+        return f"cuda:{cupy.cuda.runtime.getDevice()}"
+    index = device.removeprefix("cuda:")
+    if not index.isdigit() or int(index) >= cuda.device_count():
+        raise ValueError(f"unknown device {device!r}: {cuda.device_count()} CUDA device(s) present")
+    return device
+
+
+def get_xp(array: Any) -> ModuleType:
+    """The array module (``numpy`` or ``cupy``) that owns ``array``."""
+    if isinstance(array, numpy.ndarray | numpy.generic) or _cupy is None:
+        return numpy
+    return _cupy if isinstance(array, _cupy.ndarray) else numpy
+
+
+def xp_for(device: str) -> ModuleType:
+    """The array module for a (normalised) device string."""
+    if device == "cpu":
+        return numpy
+    cupy = _import_cupy()
+    assert cupy is not None, "parse_device() must be called first"
+    return cupy
+
+
+def device_of(array: Any) -> str:
+    """The device string of an array: ``"cpu"`` or ``"cuda:N"``."""
+    if isinstance(array, numpy.ndarray | numpy.generic) or _cupy is None:
+        return "cpu"
+    return f"cuda:{array.device.id}"
+
+
+def to_device(array: Any, device: str) -> Any:
+    """Copy ``array`` to ``device`` (a no-op when it is already there)."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    cupy = xp_for(device)
+    with cupy.cuda.Device(int(device.split(":")[1])):
+        return cupy.asarray(array)
+
+
+def asnumpy(array: Any) -> numpy.ndarray:
+    """A NumPy copy (or view, on the CPU) of any backend array."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` where repeated indices accumulate (unbuffered)."""
+    if isinstance(target, numpy.ndarray):
+        numpy.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+_erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
+
+
+def erf(array: Any) -> Any:
+    """The error function, correctly rounded on the CPU (``math.erf``) and CuPy's kernel on a GPU."""
+    if isinstance(array, numpy.ndarray | numpy.generic):
+        return numpy.asarray(_erf_scalar(array), dtype=array.dtype)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(array)
+
+
+class Generator:
+    """A seeded source of random numbers, reproducible bit for bit.
+
+    Draws come from NumPy's PCG64 on the host and are copied to the requested device, so the same
+    seed gives the same numbers on every device. ``get_state``/``set_state`` round-trip through
+    plain JSON-able dicts (checkpoints store them).
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self.seed = int(seed)
+        self._rng = numpy.random.Generator(numpy.random.PCG64(self.seed))
+        return self
+
+    def get_state(self) -> dict:
+        return {"seed": self.seed, "bit_generator": self._rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        self.seed = int(state["seed"])
+        self._rng.bit_generator.state = state["bit_generator"]
+
+    def normal(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+        dtype = numpy.dtype(dtype)
+        if dtype in (numpy.float32, numpy.float64):
+            return to_device(self._rng.standard_normal(shape, dtype=dtype), device)
+        return to_device(self._rng.standard_normal(shape).astype(dtype), device)
+
+    def uniform(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+        dtype = numpy.dtype(dtype)
+        if dtype in (numpy.float32, numpy.float64):
+            return to_device(self._rng.random(shape, dtype=dtype), device)
+        return to_device(self._rng.random(shape).astype(dtype), device)
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+        return to_device(self._rng.integers(low, high, size=shape, dtype=dtype), device)
+
+    def choice(self, probs: numpy.ndarray) -> int:
+        """One draw from a categorical distribution given by ``probs`` (NumPy, sums to 1)."""
+        return int(self._rng.choice(len(probs), p=probs))
+
+    def permutation(self, n: int) -> numpy.ndarray:
+        return self._rng.permutation(n)
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator (and return it), as ``torch.manual_seed``."""
+    return default_generator.manual_seed(seed)

@@ -1,0 +1,1 @@
+"""The primitive differentiable operations, one ``Function`` subclass each, grouped by kind."""

@@ -1,0 +1,278 @@
+"""Element-wise primitives. Binary ops broadcast as NumPy does; the engine un-broadcasts gradients.
+
+Each backward is the derivative written with Tensor operations (so it is itself differentiable);
+masks of piecewise-linear ops (relu, abs, clip, maximum) are constants, whose derivative is zero
+almost everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import erf, get_xp
+from ..function import Function
+from ..tensor import Tensor
+
+constant = Tensor._from_array
+
+
+class Add(Function):
+    """z = x + y;  dz/dx = 1, dz/dy = 1."""
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, gz):
+        return gz, gz
+
+
+class Sub(Function):
+    """z = x - y;  dz/dx = 1, dz/dy = -1."""
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, gz):
+        return gz, (-gz if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y;  dz/dx = y, dz/dy = x."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        needs_x, needs_y = self.needs_input_grad
+        return (gz * y if needs_x else None), (gz * x if needs_y else None)
+
+
+class Div(Function):
+    """z = x / y;  dz/dx = 1/y, dz/dy = -x/y^2 = -z/y."""
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        needs_x, needs_y = self.needs_input_grad
+        gx = gz / y if needs_x else None
+        gy = -gz * x / (y * y) if needs_y else None
+        return gx, gy
+
+
+class Pow(Function):
+    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z log x (defined for x > 0)."""
+
+    def forward(self, x, y):
+        return get_xp(x).power(x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        needs_x, needs_y = self.needs_input_grad
+        gx = gz * y * x ** (y - 1) if needs_x else None
+        gy = gz * self.output() * x.log() if needs_y else None
+        return gx, gy
+
+
+class Maximum(Function):
+    """z = max(x, y);  the gradient goes to the larger input, split in half on ties."""
+
+    def forward(self, x, y):
+        return get_xp(x).maximum(x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        share = _tie_split(x.data > y.data, x.data == y.data, gz.dtype)
+        return gz * constant(share), gz * constant(1 - share)
+
+
+class Minimum(Function):
+    """z = min(x, y);  the gradient goes to the smaller input, split in half on ties."""
+
+    def forward(self, x, y):
+        return get_xp(x).minimum(x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        share = _tie_split(x.data < y.data, x.data == y.data, gz.dtype)
+        return gz * constant(share), gz * constant(1 - share)
+
+
+def _tie_split(wins, ties, dtype):
+    return wins.astype(dtype) + 0.5 * ties.astype(dtype)
+
+
+class Where(Function):
+    """z = x where condition else y;  the gradient is routed by the (non-differentiable) condition."""
+
+    def forward(self, condition, x, y):
+        return get_xp(x).where(condition, x, y)
+
+    def backward(self, gz):
+        condition = self.inputs[0]
+        zero = constant(get_xp(gz.data).zeros((), dtype=gz.dtype))
+        _, needs_x, needs_y = self.needs_input_grad
+        gx = Where.apply(condition, gz, zero) if needs_x else None
+        gy = Where.apply(condition, zero, gz) if needs_y else None
+        return None, gx, gy
+
+
+class Neg(Function):
+    """y = -x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Exp(Function):
+    """y = e^x;  dy/dx = y."""
+
+    def forward(self, x):
+        return get_xp(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output()
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1/x."""
+
+    def forward(self, x):
+        return get_xp(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 y)."""
+
+    def forward(self, x):
+        return get_xp(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (2 * self.output())
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at 0)."""
+
+    def forward(self, x):
+        return get_xp(x).abs(x)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * constant(get_xp(x).sign(x))
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y^2."""
+
+    def forward(self, x):
+        return get_xp(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed from e^-|x| so it never overflows;  dy/dx = y (1 - y)."""
+
+    def forward(self, x):
+        xp = get_xp(x)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * y * (1 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        return get_xp(x).maximum(x, 0)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * constant((x > 0).astype(x.dtype))
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  dy/dx = 1 where low <= x <= high, else 0."""
+
+    def forward(self, x, low=None, high=None):
+        self.low, self.high = low, high
+        return get_xp(x).clip(x, low, high)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = get_xp(x).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return gy * constant(inside.astype(x.dtype))
+
+
+class Erf(Function):
+    """y = erf x = (2/sqrt(pi)) int_0^x e^(-t^2) dt;  dy/dx = (2/sqrt(pi)) e^(-x^2)."""
+
+    def forward(self, x):
+        return erf(x)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+GELU_CUBIC = 0.044715
+
+
+class GeluTanh(Function):
+    """The tanh approximation of GELU (GPT-2): y = x/2 (1 + tanh u),  u = sqrt(2/pi) (x + 0.044715 x^3).
+
+    dy/dx = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh u.
+    """
+
+    def forward(self, x):
+        xp = get_xp(x)
+        return 0.5 * x * (1 + xp.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        x2 = x * x
+        t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x2 * x)).tanh()
+        du_dx = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x2)
+        return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)
+
+
+class GeluErf(Function):
+    """The exact GELU: y = x Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2;  dy/dx = Phi(x) + x phi(x)."""
+
+    def forward(self, x):
+        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        cdf = 0.5 * (1 + (x / math.sqrt(2)).erf())
+        pdf = (-0.5 * x * x).exp() / math.sqrt(2 * math.pi)
+        return gy * (cdf + x * pdf)
+
+
+class Cast(Function):
+    """y = x converted to another floating dtype;  the gradient is converted back."""
+
+    def forward(self, x, dtype=None):
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.inputs[0].dtype)

@@ -1,0 +1,42 @@
+"""Matrix products, with NumPy's ``matmul`` rules: 1-D operands and broadcast batch dimensions."""
+
+from __future__ import annotations
+
+from ..function import Function
+
+
+class MatMul(Function):
+    """z = x @ y, z[..., i, j] = sum_k x[..., i, k] y[..., k, j];  dL/dx = g @ y^T, dL/dy = x^T @ g.
+
+    A 1-D x is a row vector (1, k) and a 1-D y a column vector (k, 1) whose added axis is dropped
+    from z; backward restores those axes before the products. Batch broadcasting is undone by the
+    engine's sum_to.
+    """
+
+    def forward(self, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("matmul needs operands of at least one dimension, got a scalar")
+        inner_x, inner_y = x.shape[-1], y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if inner_x != inner_y:
+            raise ValueError(
+                f"inner dimensions differ: {x.shape} @ {y.shape} needs x.shape[-1] == y.shape[-2] "
+                f"({inner_x} != {inner_y})"
+            )
+        return x @ y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        needs_x, needs_y = self.needs_input_grad
+        x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        if x.ndim == 1:
+            gz = gz.unsqueeze(-2 if y.ndim > 1 else 0)
+        if y.ndim == 1:
+            gz = gz.unsqueeze(-1)
+        gx = gz @ y2.swapaxes(-1, -2) if needs_x else None
+        gy = x2.swapaxes(-1, -2) @ gz if needs_y else None
+        if gx is not None and x.ndim == 1:
+            gx = gx.reshape(-1, x.shape[0]).sum(axis=0)
+        if gy is not None and y.ndim == 1:
+            gy = gy.reshape(-1, y.shape[0]).sum(axis=0)
+        return gx, gy

@@ -1,0 +1,609 @@
+"""``Tensor``: an array on a device, the gradient it receives, and the op that created it.
+
+Every differentiable method is a one-liner that applies a ``Function`` from ``ops/``; the methods
+only turn Python scalars into constants and parse arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy
+
+from . import autograd
+from .backend import asnumpy, device_of, get_xp, parse_device, to_device
+from .function import is_grad_enabled
+from .shapes import Axes, broadcast_shapes, normalize_axes, normalize_axis
+
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int64 = numpy.dtype("int64")
+bool_ = numpy.dtype("bool")
+DEFAULT_FLOAT = float32
+
+Scalar = int | float | bool
+
+
+def as_dtype(dtype: Any) -> numpy.dtype | None:
+    """``None`` stays ``None``; names, NumPy dtypes and Python types become a NumPy dtype."""
+    if dtype is None:
+        return None
+    if dtype is float:
+        return DEFAULT_FLOAT
+    return numpy.dtype(dtype)
+
+
+def to_array(data: Any, dtype: Any = None, device: str | None = None) -> Any:
+    """A fresh backend array from a Tensor, an array or (nested) Python numbers.
+
+    Python floats become float32 (the default) and ints int64, as in PyTorch; arrays keep their dtype.
+    """
+    dtype = as_dtype(dtype)
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
+        xp = get_xp(data)
+        array = xp.array(data, dtype=dtype, copy=True)
+        source = device_of(array)
+    else:
+        array = numpy.array(data, dtype=dtype)
+        if dtype is None and array.dtype == float64:
+            array = array.astype(DEFAULT_FLOAT)
+        source = "cpu"
+    target = source if device is None else parse_device(device)
+    return to_device(array, target)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``data`` is a NumPy or CuPy array; ``grad`` is filled by ``backward``; ``creator`` is the
+    ``Function`` that produced it (``None`` for leaves).
+    """
+
+    __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad")
+    __array_ufunc__ = None  # make NumPy defer to the reflected operators (ndarray * Tensor -> Tensor)
+
+    def __init__(self, data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False):
+        self.data = to_array(data, dtype, device)
+        self.grad: Tensor | None = None
+        self.creator = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_array(cls, data: Any) -> Tensor:
+        """Wrap a backend array without copying (a constant: no gradient)."""
+        tensor = cls.__new__(cls)
+        tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, None, False
+        return tensor
+
+    @classmethod
+    def _from_op(cls, data: Any, creator: Any) -> Tensor:
+        tensor = cls.__new__(cls)
+        tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, creator, True
+        return tensor
+
+    # ----------------------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> numpy.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed (the transpose of a matrix)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor; got dtype {self.data.dtype} "
+                f"(shape {self.shape}): convert with .astype('float32') first"
+            )
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; use .detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    # ----------------------------------------------------------------------------- conversion
+    def item(self) -> Scalar:
+        if self.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, not {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> numpy.ndarray:
+        """The values as a NumPy array (a copy from the GPU; detached from the graph)."""
+        return asnumpy(self.data)
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """The same array (shared, not copied) without a graph."""
+        return Tensor._from_array(self.data)
+
+    def to(self, device: str) -> Tensor:
+        """A copy on ``device`` (differentiable), or ``self`` when it is already there."""
+        device = parse_device(device)
+        return self if device == self.device else ToDevice.apply(self, device=device)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Convert the dtype; differentiable between floating dtypes."""
+        dtype = as_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(float32)
+
+    def double(self) -> Tensor:
+        return self.astype(float64)
+
+    def long(self) -> Tensor:
+        return self.astype(int64)
+
+    def __repr__(self) -> str:
+        body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4, threshold=200)
+        extras = []
+        if self.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.creator is not None:
+            extras.append(f"creator={type(self.creator).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any()/.all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------------------- autograd
+    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    # ----------------------------------------------------------------------------- arithmetic
+    def _lift(self, other: Any) -> Tensor:
+        """A Python number or array as a constant tensor on this tensor's device."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, bool | int | float):
+            kind = self.dtype.kind
+            if isinstance(other, float) and kind in "iub":
+                dtype = DEFAULT_FLOAT
+            elif isinstance(other, int) and not isinstance(other, bool) and kind == "b":
+                dtype = int64
+            else:
+                dtype = self.dtype
+            return Tensor._from_array(get_xp(self.data).asarray(other, dtype=dtype))
+        return Tensor(other, device=self.device)
+
+    def __add__(self, other: Any) -> Tensor:
+        return Add.apply(self, self._lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return Add.apply(self._lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Div.apply(self._lift(other), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return Pow.apply(self, self._lift(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return Pow.apply(self._lift(base), self)
+
+    def __neg__(self) -> Tensor:
+        return Neg.apply(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(self._lift(other), self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return GetItem.apply(self, index=normalize_index(index, get_xp(self.data)))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """In-place assignment, for tensors outside any graph (building data, updating parameters)."""
+        if is_grad_enabled() and (self.requires_grad or self.creator is not None):
+            raise RuntimeError(
+                f"__setitem__: in-place assignment into a tensor in a graph (shape {self.shape}) would "
+                "corrupt its gradient; do it under no_grad() or build a new tensor with where()"
+            )
+        self.data[normalize_index(index, get_xp(self.data))] = (
+            value.data if isinstance(value, Tensor) else value
+        )
+
+    # ----------------------------------------------------------------------------- comparisons
+    def _compare(self, other: Any, name: str) -> Tensor:
+        other = self._lift(other)
+        broadcast_shapes(self.shape, other.shape, op=name)
+        return Tensor._from_array(getattr(get_xp(self.data), name)(self.data, other.data))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, "less")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, "less_equal")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, "greater")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, "greater_equal")
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "equal")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "not_equal")
+
+    def __invert__(self) -> Tensor:
+        return Tensor._from_array(~self.data)
+
+    def __and__(self, other: Any) -> Tensor:
+        return Tensor._from_array(self.data & self._lift(other).data)
+
+    def __or__(self, other: Any) -> Tensor:
+        return Tensor._from_array(self.data | self._lift(other).data)
+
+    def any(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_array(self.data.any(axis=axis, keepdims=keepdims))
+
+    def all(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_array(self.data.all(axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return self._arg_extreme("argmax", axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return self._arg_extreme("argmin", axis, keepdims)
+
+    def _arg_extreme(self, name: str, axis: int | None, keepdims: bool) -> Tensor:
+        if axis is not None:
+            axis = normalize_axis(axis, self.ndim, name, self.shape)
+        found = getattr(self.data, name)(axis=axis, keepdims=keepdims)
+        return Tensor._from_array(get_xp(self.data).asarray(found, dtype=int64))
+
+    # ----------------------------------------------------------------------------- element-wise
+    def exp(self) -> Tensor:
+        return Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return Relu.apply(self)
+
+    def erf(self) -> Tensor:
+        return Erf.apply(self)
+
+    def gelu(self, approximate: str = "tanh") -> Tensor:
+        """GELU: ``approximate="tanh"`` (GPT-2's) or ``"none"`` (the exact x Phi(x) with erf)."""
+        if approximate == "tanh":
+            return GeluTanh.apply(self)
+        if approximate == "none":
+            return GeluErf.apply(self)
+        raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")
+
+    def maximum(self, other: Any) -> Tensor:
+        return Maximum.apply(self, self._lift(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        return Minimum.apply(self, self._lift(other))
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        if low is None and high is None:
+            raise ValueError("clip: give at least one of low and high")
+        return Clip.apply(self, low=low, high=high)
+
+    def masked_fill(self, mask: Any, value: Scalar) -> Tensor:
+        """``value`` where ``mask`` is True, else ``self`` (mask broadcasts)."""
+        return where(mask, value, self)
+
+    # ----------------------------------------------------------------------------- reductions
+    def sum(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        count = _reduced_count(self, axis, "mean")
+        return self.sum(axis, keepdims) * (1.0 / count)
+
+    def var(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """sum (x - mean)^2 / (N - correction); ``correction=1`` is the unbiased estimate (PyTorch's)."""
+        count = _reduced_count(self, axis, "var")
+        centered = self - self.mean(axis, keepdims=True)
+        return (centered * centered).sum(axis, keepdims) * (1.0 / max(count - correction, 0))
+
+    def std(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        return self.var(axis, keepdims, correction).sqrt()
+
+    def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return Max.apply(self, axis=axis, keepdims=keepdims, smallest=True)
+
+    def logsumexp(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return LogSoftmax.apply(self, axis=axis)
+
+    def sum_to(self, shape: Sequence[int]) -> Tensor:
+        """Sum broadcast axes away so the result has ``shape`` (the adjoint of ``expand``)."""
+        shape = tuple(shape)
+        return self if shape == self.shape else SumTo.apply(self, shape=shape)
+
+    # ----------------------------------------------------------------------------- shape
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = _shape_arg(shape)
+        return self if shape == self.shape else Reshape.apply(self, shape=shape)
+
+    def flatten(self, start: int = 0, end: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = normalize_axis(start, self.ndim, "flatten", self.shape)
+        end = normalize_axis(end, self.ndim, "flatten", self.shape)
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+
+    def permute(self, *axes: Any) -> Tensor:
+        axes = _shape_arg(axes)
+        if (
+            sorted(normalize_axes(axes, self.ndim, "permute", self.shape)) != list(range(self.ndim))
+            or len(axes) != self.ndim
+        ):
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of {self.shape}")
+        return Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
+        """Swap two axes (the last two by default)."""
+        return self.swapaxes(axis0, axis1)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        axes = list(range(self.ndim))
+        a = normalize_axis(axis0, self.ndim, "swapaxes", self.shape)
+        b = normalize_axis(axis1, self.ndim, "swapaxes", self.shape)
+        axes[a], axes[b] = axes[b], axes[a]
+        return Permute.apply(self, axes=tuple(axes))
+
+    def expand(self, *shape: Any) -> Tensor:
+        shape = _shape_arg(shape)
+        shape = tuple(self.shape[i - len(shape) + self.ndim] if n == -1 else n for i, n in enumerate(shape))
+        if shape == self.shape:
+            return self
+        if broadcast_shapes(self.shape, shape, op="expand") != shape:
+            raise ValueError(f"expand: shape {self.shape} cannot be broadcast to {shape}")
+        return Expand.apply(self, shape=shape)
+
+    broadcast_to = expand
+
+    def squeeze(self, axis: Axes = None) -> Tensor:
+        axes = normalize_axes(axis, self.ndim, "squeeze", self.shape)
+        if axis is not None and any(self.shape[a] != 1 for a in axes):
+            raise ValueError(f"squeeze: axis {axis} of shape {self.shape} does not have size 1")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        axis = normalize_axis(axis, self.ndim + 1, "unsqueeze", self.shape)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def split(self, sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``sizes[i]`` along ``axis`` (or of ``sizes`` each, the last one shorter)."""
+        axis = normalize_axis(axis, self.ndim, "split", self.shape)
+        length = self.shape[axis]
+        if isinstance(sizes, int):
+            if sizes <= 0:
+                raise ValueError(f"split: size must be positive, got {sizes}")
+            sizes = [min(sizes, length - start) for start in range(0, length, sizes)]
+        if sum(sizes) != length:
+            raise ValueError(
+                f"split: sizes {list(sizes)} do not add up to {length} (axis {axis} of {self.shape})"
+            )
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(self[(slice(None),) * axis + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
+        length = self.shape[normalize_axis(axis, self.ndim, "chunk", self.shape)]
+        return self.split(max(1, -(-length // chunks)), axis)
+
+    def gather(self, axis: int, index: Any) -> Tensor:
+        """y[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis`` (NumPy's take_along_axis)."""
+        index = index.data if isinstance(index, Tensor) else index
+        xp = get_xp(self.data)
+        index = xp.asarray(index)
+        axis = normalize_axis(axis, self.ndim, "gather", self.shape)
+        if index.ndim != self.ndim:
+            raise ValueError(
+                f"gather: index of shape {index.shape} needs {self.ndim} dims like the input {self.shape}"
+            )
+        grids = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - d - 1)) for d, n in enumerate(index.shape)]
+        grids[axis] = index
+        return self[tuple(grids)]
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """Keep the elements on and below the ``diagonal``-th diagonal of the last two axes."""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return self._triangle(diagonal, lower=False)
+
+    def _triangle(self, diagonal: int, lower: bool) -> Tensor:
+        if self.ndim < 2:
+            raise ValueError(f"{'tril' if lower else 'triu'}: needs at least 2 dimensions, got {self.shape}")
+        rows, cols = self.shape[-2:]
+        keep = get_xp(self.data).tri(rows, cols, diagonal if lower else diagonal - 1, dtype=bool)
+        return where(keep if lower else ~keep, self, 0.0)
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], list | tuple):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _reduced_count(tensor: Tensor, axis: Axes, op: str) -> int:
+    count = 1
+    for a in normalize_axes(axis, tensor.ndim, op, tensor.shape):
+        count *= tensor.shape[a]
+    return count
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Element-wise ``x if condition else y``; differentiable in x and y, broadcasting all three."""
+    anchor = next((t for t in (x, y) if isinstance(t, Tensor)), None)
+    if anchor is None:
+        raise TypeError("where: at least one of x and y must be a Tensor")
+    condition = condition if isinstance(condition, Tensor) else anchor._lift(condition)
+    if condition.dtype != bool_:
+        condition = Tensor._from_array(condition.data.astype(bool))
+    return Where.apply(condition, anchor._lift(x), anchor._lift(y))
+
+
+def maximum(x: Tensor, y: Any) -> Tensor:
+    return x.maximum(y) if isinstance(x, Tensor) else y.maximum(x)
+
+
+def minimum(x: Tensor, y: Any) -> Tensor:
+    return x.minimum(y) if isinstance(x, Tensor) else y.minimum(x)
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors of equal shape except along ``axis``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: needs at least one tensor")
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new ``axis``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    axis = normalize_axis(axis, tensors[0].ndim + 1, "stack", tensors[0].shape)
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+
+def one_hot(indices: Any, num_classes: int, dtype: Any = float32) -> Tensor:
+    """(..., ) integer indices -> (..., num_classes) with a 1 at each index (not differentiable)."""
+    data = indices.data if isinstance(indices, Tensor) else numpy.asarray(indices)
+    xp = get_xp(data)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, got dtype {data.dtype}")
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise IndexError(f"one_hot: indices must lie in [0, {num_classes}), got [{data.min()}, {data.max()}]")
+    return Tensor._from_array((data[..., None] == xp.arange(num_classes)).astype(as_dtype(dtype)))
+
+
+from .ops.elementwise import (  # noqa: E402  (the ops import Tensor from this module)
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Erf,
+    Exp,
+    GeluErf,
+    GeluTanh,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+    Where,
+)
+from .ops.indexing import GetItem, normalize_index  # noqa: E402
+from .ops.linalg import MatMul  # noqa: E402
+from .ops.movement import Cat, Permute, Reshape, ToDevice  # noqa: E402
+from .ops.reduce import Expand, LogSumExp, Max, Sum, SumTo  # noqa: E402
+from .ops.softmax import LogSoftmax, Softmax  # noqa: E402

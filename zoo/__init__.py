@@ -1,0 +1,1 @@
+"""The model zoo: corpora, tokenizers, n-gram and neural language models, training and comparison."""
