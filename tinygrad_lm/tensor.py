@@ -222,35 +222,47 @@ class Tensor:
             return Tensor._from_array(get_xp(self.data).asarray(other, dtype=dtype))
         return Tensor(other, device=self.device)
 
+    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """Both operands as tensors; an integer tensor meeting a Python float becomes the default float."""
+        lifted = self._lift(other)
+        if isinstance(other, float) and self.dtype.kind in "iub":
+            return self.astype(lifted.dtype), lifted
+        return self, lifted
+
     def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, self._lift(other))
+        return Add.apply(*self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(self._lift(other), self)
+        x, c = self._pair(other)
+        return Add.apply(c, x)
 
     def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, self._lift(other))
+        return Sub.apply(*self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(self._lift(other), self)
+        x, c = self._pair(other)
+        return Sub.apply(c, x)
 
     def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, self._lift(other))
+        return Mul.apply(*self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(self._lift(other), self)
+        x, c = self._pair(other)
+        return Mul.apply(c, x)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, self._lift(other))
+        return Div.apply(*self._pair(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(self._lift(other), self)
+        x, c = self._pair(other)
+        return Div.apply(c, x)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return Pow.apply(self, self._lift(exponent))
+        return Pow.apply(*self._pair(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return Pow.apply(self._lift(base), self)
+        x, c = self._pair(base)
+        return Pow.apply(c, x)
 
     def __neg__(self) -> Tensor:
         return Neg.apply(self)
