@@ -1,0 +1,80 @@
+"""Shared helpers for the benchmarks: timing, alternating comparisons, and the environment record.
+
+Every benchmark prints ONE JSON line. Machines drift between fast and slow levels for seconds at a
+time, so implementations are compared by alternating them in one run and quoting the median of the
+per-pair ratios, not two single timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy
+
+
+def time_call(fn: Callable[[], object], repeats: int = 1) -> float:
+    """Seconds per call of ``fn`` (mean over ``repeats`` back-to-back calls)."""
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def alternate(
+    ours: Callable[[], object], reference: Callable[[], object] | None, rounds: int, warmup: int = 2
+) -> dict:
+    """Time ``ours`` and ``reference`` alternately; medians and the median of per-round ratios."""
+    for _ in range(warmup):
+        ours()
+        if reference is not None:
+            reference()
+    our_times, ref_times = [], []
+    for _ in range(rounds):
+        our_times.append(time_call(ours))
+        if reference is not None:
+            ref_times.append(time_call(reference))
+    result = {"ours_ms": 1e3 * statistics.median(our_times)}
+    if reference is not None:
+        result["torch_ms"] = 1e3 * statistics.median(ref_times)
+        result["ratio"] = statistics.median(a / b for a, b in zip(our_times, ref_times, strict=True))
+    return result
+
+
+def try_torch():
+    """PyTorch if it is installed (a reference only, never a dependency), else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def blas_name() -> str:
+    try:
+        config = numpy.show_config(mode="dicts")
+        return config["Build Dependencies"]["blas"]["name"]
+    except Exception:
+        return "unknown"
+
+
+def environment(torch=None) -> dict:
+    env = {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "blas": blas_name(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    if torch is not None:
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+    return env
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record, sort_keys=False))
