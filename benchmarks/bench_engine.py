@@ -17,9 +17,9 @@ import sys
 import numpy
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from common import alternate, emit, environment, try_torch  # noqa: E402
+from common import alternate, emit, environment, try_torch
 
-import tinygrad_lm as tg  # noqa: E402
+import tinygrad_lm as tg
 
 CHAIN = 300
 
