@@ -1,5 +1,6 @@
 """tinygrad_lm: tensors with reverse-mode automatic differentiation on NumPy (CPU) and CuPy (GPU)."""
 
+from . import functional, nn, optim
 from .autograd import enable_grad, grad, no_grad, set_grad_enabled
 from .backend import Generator, cuda, default_generator, manual_seed
 from .creation import (
@@ -19,6 +20,7 @@ from .creation import (
     zeros_like,
 )
 from .function import Function, is_grad_enabled
+from .serialization import load, save
 from .tensor import Tensor, bool_, cat, float32, float64, int64, maximum, minimum, one_hot, stack, where
 
 __version__ = "0.1.0"
@@ -38,12 +40,17 @@ __all__ = [
     "float64",
     "full",
     "full_like",
+    "functional",
     "grad",
     "int64",
     "is_grad_enabled",
     "manual_seed",
     "maximum",
     "minimum",
+    "nn",
+    "optim",
+    "load",
+    "save",
     "no_grad",
     "one_hot",
     "ones",

@@ -80,10 +80,10 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                out = Tensor._from_op(data, fn)
+                out = tensor.Tensor._from_op(data, fn)
                 fn._output = weakref.ref(out)
                 return out
-        return Tensor._from_array(data)
+        return tensor.Tensor._from_array(data)
 
     def release(self) -> None:
         """Drop the saved inputs and arrays once backward has used them (the graph is freed)."""
@@ -121,4 +121,4 @@ def _op_error(cls: type, inputs: tuple[Tensor, ...], params: dict, error: Except
     return ValueError(message)
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
+from . import tensor  # noqa: E402  (a module reference: tensor.py imports this module first)

@@ -10,7 +10,9 @@ class MatMul(Function):
 
     A 1-D x is a row vector (1, k) and a 1-D y a column vector (k, 1) whose added axis is dropped
     from z; backward restores those axes before the products. Batch broadcasting is undone by the
-    engine's sum_to.
+    engine's sum_to. A stack of rows times one matrix ((..., k) @ (k, n), as in every linear layer) is
+    done as ONE (rows, k) @ (k, n) product: NumPy's broadcast matmul would loop over the batch
+    without BLAS, and the weight gradient becomes one product instead of a product per batch plus a sum.
     """
 
     def forward(self, x, y):
@@ -22,11 +24,17 @@ class MatMul(Function):
                 f"inner dimensions differ: {x.shape} @ {y.shape} needs x.shape[-1] == y.shape[-2] "
                 f"({inner_x} != {inner_y})"
             )
+        if y.ndim == 2 and x.ndim > 2:
+            return (x.reshape(-1, inner_x) @ y).reshape(x.shape[:-1] + y.shape[1:])
         return x @ y
 
     def backward(self, gz):
         x, y = self.inputs
         needs_x, needs_y = self.needs_input_grad
+        if y.ndim == 2 and x.ndim >= 2:  # rows times one matrix
+            gx = gz @ y.T if needs_x else None
+            gy = x.reshape(-1, x.shape[-1]).T @ gz.reshape(-1, y.shape[1]) if needs_y else None
+            return gx, gy
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         if x.ndim == 1:

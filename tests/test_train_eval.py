@@ -1,0 +1,122 @@
+"""Exact evaluation and the training loop (budgets, learning, bit-identical resume)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_lm as tg
+from zoo.evaluate import evaluate
+from zoo.models import GPT, LSTMLM, GPTConfig, RecurrentConfig
+from zoo.ngram import NGramLM
+from zoo.train import TrainConfig, Trainer, learning_rate
+
+V = 7
+
+
+def ids_of(n, seed=0):
+    return np.random.default_rng(seed).integers(0, V, n)
+
+
+def tiny_gpt(context=6):
+    tg.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=V, context_length=context, n_layers=1, n_heads=2, d_model=8)).double()
+
+
+def tiny_lstm(context=5):
+    tg.manual_seed(0)
+    return LSTMLM(RecurrentConfig(vocab_size=V, context_length=context, d_embed=4, d_hidden=6)).double()
+
+
+def test_ngram_evaluation_is_the_mean_of_its_scores():
+    ids = ids_of(300)
+    lm = NGramLM(order=3, smoothing="kn").fit(ids, vocab_size=V)
+    result = evaluate(lm, ids)
+    assert result["tokens"] == 299
+    assert result["nats_per_token"] == pytest.approx(-lm.score(ids).mean(), rel=1e-12)
+    assert result["perplexity"] == pytest.approx(math.exp(result["nats_per_token"]))
+    assert result["bits_per_char"] == pytest.approx(result["nats_per_token"] / math.log(2))
+
+
+def brute_force_nats(model, ids, context):
+    """Score each target i with the model run on exactly its preceding ``context`` tokens."""
+    total = 0.0
+    with tg.no_grad():
+        for i in range(1, len(ids)):
+            window = ids[max(0, i - context) : i][None, :]
+            logits = model(window)[0].numpy()[0, -1]
+            total -= logits[ids[i]] - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+    return total / (len(ids) - 1)
+
+
+def test_windowed_evaluation_with_stride_one_gives_every_target_its_full_context():
+    model, ids = tiny_gpt(), ids_of(40, seed=1)
+    model.eval()
+    exact = evaluate(model, ids, batch_size=4, stride=1)["nats_per_token"]
+    assert exact == pytest.approx(brute_force_nats(model, ids, context=6), rel=1e-10)
+
+
+def test_streamed_evaluation_carries_the_hidden_state():
+    model, ids = tiny_lstm(), ids_of(23, seed=2)
+    with tg.no_grad():
+        logits = model(ids[None, :-1])[0].numpy()[0]  # one pass over the whole sequence
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -log_probs[np.arange(22), ids[1:]].mean()
+    assert evaluate(model, ids, batch_size=1)["nats_per_token"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_bits_per_char_counts_decoded_characters():
+    class TwoCharTokens:
+        def decode(self, ids):
+            return "xy" * len(ids)
+
+    ids = ids_of(50)
+    lm = NGramLM(order=2, smoothing="addk").fit(ids, vocab_size=V)
+    plain, bpe = evaluate(lm, ids), evaluate(lm, ids, tokenizer=TwoCharTokens())
+    assert bpe["characters"] == 98
+    assert bpe["bits_per_char"] == pytest.approx(plain["bits_per_char"] / 2)
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_the_minimum():
+    config = TrainConfig(learning_rate=1.0, min_lr=0.1, warmup_steps=4, max_steps=100)
+    assert learning_rate(config, 0, 0.0) == pytest.approx(1 / 5)
+    assert learning_rate(config, 50, 0.5) == pytest.approx(0.1 + 0.45)
+    assert learning_rate(config, 100, 1.0) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("make_model", [tiny_gpt, tiny_lstm], ids=["gpt", "lstm"])
+def test_training_lowers_the_validation_loss(make_model):
+    train_ids = np.tile(np.arange(V), 60)  # a deterministic cycle: easy to learn
+    model = make_model()
+    config = TrainConfig(batch_size=4, learning_rate=3e-2, max_steps=60, warmup_steps=5, eval_interval=30)
+    state = Trainer(model, train_ids, train_ids[:80], config).run()
+    assert state.step == 60 and state.tokens == 60 * 4 * model.context_length
+    assert state.curve[-1]["val"] < 0.5 * math.log(V)  # half the loss of a uniform guess
+
+
+def test_token_budget_stops_the_run():
+    model = tiny_gpt()
+    config = TrainConfig(batch_size=2, max_steps=1000, max_tokens=120, eval_interval=1000)
+    state = Trainer(model, ids_of(200), ids_of(30, 1), config).run()
+    assert state.tokens == 120 and state.step == 10
+
+
+def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+    train_ids, val_ids = ids_of(400), ids_of(40, seed=3)
+    config = TrainConfig(batch_size=3, max_steps=12, warmup_steps=3, eval_interval=4, learning_rate=1e-2)
+
+    straight = Trainer(tiny_gpt(), train_ids, val_ids, config)
+    losses_straight = []
+    straight.run(on_step=lambda s, loss: losses_straight.append(loss))
+
+    first = Trainer(tiny_gpt(), train_ids, val_ids, config)
+    losses_resumed = []
+    first.run(on_step=lambda s, loss: losses_resumed.append(loss), pause_at=6)
+    first.save(str(tmp_path / "ckpt.npz"))
+
+    tg.manual_seed(123)  # a different global state must not matter
+    second = Trainer(GPT(first.model.config).double(), train_ids, val_ids, config)
+    second.resume(str(tmp_path / "ckpt.npz"))
+    second.run(on_step=lambda s, loss: losses_resumed.append(loss))
+    assert losses_resumed == losses_straight
+    assert [p["val"] for p in second.state.curve] == [p["val"] for p in straight.state.curve]

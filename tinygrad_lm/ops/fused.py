@@ -1,0 +1,149 @@
+"""Fused neural-network ops: one ``Function`` each where the composition of primitives would be slower
+or less stable.
+
+* ``CrossEntropy``: log-softmax and the negative log-likelihood of the targets as one op.
+* ``LayerNorm``: normalisation over the last axis with its hand-derived backward.
+
+Both backwards are written with Tensor operations, so they are differentiable again. They read the
+arrays saved by forward when no graph is being recorded (the usual first-order ``backward()``), and
+recompute those quantities from the input Tensors with Tensor ops when one is (``create_graph=True``),
+so that the second derivative sees their dependence on the input.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_xp
+from ..function import Function, is_grad_enabled
+from ..tensor import Tensor
+
+constant = Tensor._from_array
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class CrossEntropy(Function):
+    """loss_n = logsumexp(z_n) - z_n[t_n] for logits z (..., C) and integer targets t (...).
+
+    Rows whose target equals ``ignore_index`` contribute 0 and are not counted. Reductions:
+    ``"mean"`` = sum_n loss_n / N with N the number of non-ignored rows (NaN when N = 0, as PyTorch),
+    ``"sum"``, or ``"none"`` (a loss per row, shape of t, 0 at ignored rows).
+
+    Forward is stable for logits of any magnitude: logsumexp(z) = m + log sum e^(z - m), m = max z.
+
+    Backward:  dL/dz_n = w_n (softmax(z_n) - onehot(t_n)),  w_n = g / N (mean), g (sum) or g_n (none),
+    and w_n = 0 at ignored rows.  The probabilities are those saved by forward, or ``z.softmax(-1)``
+    recomputed as a Tensor op when a graph is recorded (``create_graph=True``).
+    """
+
+    def forward(self, logits, targets, ignore_index=-100, reduction="mean"):
+        xp = get_xp(logits)
+        _check_cross_entropy(logits, targets, ignore_index, reduction)
+        classes = logits.shape[-1]
+        z = logits.reshape(-1, classes)  # (N, C)
+        t = targets.reshape(-1)  # (N,)
+        self.valid = t != ignore_index  # (N,)
+        self.safe_targets = xp.where(self.valid, t, 0)
+        self.rows = xp.arange(len(t))
+        self.count = int(self.valid.sum())
+        self.reduction = reduction
+        shifted = z - z.max(axis=-1, keepdims=True)
+        exp = xp.exp(shifted)
+        total = exp.sum(axis=-1, keepdims=True)
+        self.probs = exp / total  # (N, C), for backward
+        picked = shifted[self.rows, self.safe_targets]
+        losses = xp.where(self.valid, xp.log(total[:, 0]) - picked, 0).astype(logits.dtype)
+        if reduction == "none":
+            return losses.reshape(targets.shape)
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / self.count if self.count else xp.asarray(xp.nan, dtype=logits.dtype)
+
+    def backward(self, g):
+        logits = self.inputs[0]
+        shape, classes = logits.shape, logits.shape[-1]
+        weights = self._row_weights(g)  # (N, 1)
+        if is_grad_enabled():
+            probs = logits.reshape(-1, classes).softmax(-1)
+            onehot = get_xp(self.probs).zeros_like(self.probs)
+            onehot[self.rows, self.safe_targets] = 1
+            return ((probs - constant(onehot)) * weights).reshape(shape), None
+        grad = self.probs * weights.data
+        grad[self.rows, self.safe_targets] -= weights.data[:, 0]
+        return constant(grad.reshape(shape)), None
+
+    def _row_weights(self, g: Tensor) -> Tensor:
+        """w_n of the docstring as an (N, 1) Tensor (a function of g, so differentiable in it)."""
+        valid = constant(self.valid.astype(g.dtype)[:, None])
+        if self.reduction == "none":
+            return g.reshape(-1, 1) * valid
+        scale = 1 / self.count if self.reduction == "mean" and self.count else 1.0
+        return g.reshape(1, 1) * (valid * scale)
+
+
+def _check_cross_entropy(logits, targets, ignore_index: int, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if logits.dtype.kind != "f":
+        raise TypeError(f"logits must be floating point, got dtype {logits.dtype}")
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"targets must be integer class indices (int64), got dtype {targets.dtype}")
+    if logits.ndim < 1 or logits.shape[:-1] != targets.shape:
+        raise ValueError(
+            f"logits {logits.shape} and targets {targets.shape} are incompatible: expected logits "
+            "(..., C) with targets of shape logits.shape[:-1], e.g. (N, C) with (N,) or (B, T, C) with (B, T)"
+        )
+    used = targets[targets != ignore_index]
+    if used.size and (used.min() < 0 or used.max() >= logits.shape[-1]):
+        raise IndexError(
+            f"targets must lie in [0, {logits.shape[-1]}) (or equal ignore_index={ignore_index}), "
+            f"got values in [{int(used.min())}, {int(used.max())}]"
+        )
+
+
+class LayerNorm(Function):
+    """y = x_hat * w + b,  x_hat = (x - mu) / sigma,  sigma = sqrt(var + eps), over the last axis.
+
+    mu and var are the mean and the biased variance of x over its last axis (size D); w, b have shape
+    (D,). Backward, with g = dL/dy and g_hat = g * w, means taken over the last axis:
+
+        dx = (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) / sigma
+        dw = sum over leading axes of g * x_hat,   db = sum over leading axes of g
+
+    (dw and db are returned with x's shape: the engine sums them down to (D,)). x_hat and 1/sigma
+    are the saved arrays, or recomputed from x with Tensor ops when a graph is recorded.
+    """
+
+    def forward(self, x, weight, bias, eps=1e-5):
+        xp = get_xp(x)
+        if weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
+            raise ValueError(
+                f"weight {weight.shape} and bias {bias.shape} must have the shape of the last axis "
+                f"({x.shape[-1:] if x.ndim else '()'})"
+            )
+        self.eps = eps
+        centered = x - x.mean(axis=-1, keepdims=True)
+        self.inv_sigma = 1 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + eps)
+        self.x_hat = centered * self.inv_sigma
+        return self.x_hat * weight + bias
+
+    def backward(self, g):
+        x, weight, _ = self.inputs
+        needs_x, needs_w, needs_b = self.needs_input_grad
+        if is_grad_enabled():
+            x_hat, inv_sigma = normalize(x, self.eps)
+        else:
+            x_hat, inv_sigma = constant(self.x_hat), constant(self.inv_sigma)
+        dx = None
+        if needs_x:
+            g_hat = g * weight
+            mean_g = g_hat.mean(axis=-1, keepdims=True)
+            mean_gx = (g_hat * x_hat).mean(axis=-1, keepdims=True)
+            dx = (g_hat - mean_g - x_hat * mean_gx) * inv_sigma
+        dw = g * x_hat if needs_w else None
+        return dx, dw, (g if needs_b else None)
+
+
+def normalize(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """(x_hat, 1/sigma) of ``LayerNorm`` with Tensor ops (differentiable)."""
+    centered = x - x.mean(axis=-1, keepdims=True)
+    inv_sigma = ((centered * centered).mean(axis=-1, keepdims=True) + eps) ** -0.5
+    return centered * inv_sigma, inv_sigma

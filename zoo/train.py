@@ -1,0 +1,201 @@
+"""One training loop for every neural language model of the zoo.
+
+Each step: a batch of B windows of T tokens, the mean cross-entropy, backward, gradient clipping at
+``grad_clip`` (global L2 norm), AdamW with decoupled weight decay on matrices only (biases and
+LayerNorm gains are not decayed), and a learning rate that warms up linearly then decays by a cosine
+to ``min_lr``. Attention and MLP models draw random windows; recurrent models read contiguous streams
+and carry their hidden state from one window to the next (truncated backpropagation through time).
+
+The budget is a number of steps, of tokens, or of seconds, whichever ends first; the schedule follows
+the fraction of the budget used. Step and token budgets are reproducible bit for bit (same seed, same
+losses, also across a checkpoint and ``resume``); a wall-clock budget depends on the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tinygrad_lm as tg
+from tinygrad_lm import optim
+from tinygrad_lm.serialization import load, save
+
+from .batching import random_windows, stream_windows
+from .evaluate import evaluate
+from .models import detach_state
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 12
+    learning_rate: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 100
+    max_steps: int = 2000
+    max_tokens: int | None = None
+    max_seconds: float | None = None
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    eval_interval: int = 200
+    eval_tokens: int = 20_000  # validation prefix for the curve; the final figure uses all of it
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    curve: list[dict] = field(default_factory=list)
+
+
+def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
+    """Linear warmup over ``warmup_steps``, then cosine from ``learning_rate`` to ``min_lr`` by progress."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / (config.warmup_steps + 1)
+    ratio = min(1.0, max(0.0, progress))
+    return config.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (config.learning_rate - config.min_lr)
+
+
+def parameter_groups(model: tg.nn.Module, weight_decay: float) -> list[dict]:
+    """Matrices (2-D and up: linear weights, embeddings) are decayed; vectors (biases, gains) are not."""
+    params = list(model.parameters())
+    return [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+
+
+class Trainer:
+    """Holds the model, optimizer, data stream and generator, so a run can be checkpointed and resumed."""
+
+    def __init__(self, model: Any, train_ids: np.ndarray, val_ids: np.ndarray, config: TrainConfig) -> None:
+        self.model, self.config = model, config
+        self.train_ids, self.val_ids = np.asarray(train_ids), np.asarray(val_ids)
+        self.generator = tg.Generator(config.seed)
+        groups = [g for g in parameter_groups(model, config.weight_decay) if g["params"]]
+        self.optimizer = optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2))
+        self.state = TrainState()
+        self._stream: Iterator | None = None
+        self._hidden: Any = None
+
+    # ----------------------------------------------------------------------------- data
+    def next_batch(self) -> tuple[tg.Tensor, tg.Tensor]:
+        c, model = self.config, self.model
+        if not model.recurrent:
+            x, y = random_windows(
+                self.train_ids, c.batch_size, model.context_length, self.generator, c.device
+            )
+            return tg.Tensor._from_array(x), tg.Tensor._from_array(y)
+        batch = next(self._stream, None) if self._stream is not None else None
+        if batch is None:  # a new pass over the streams, starting at a random offset
+            offset = int(self.generator.integers(0, model.context_length, (), np.int64, "cpu"))
+            ids = self.train_ids[offset:]
+            self._stream, self._hidden = (
+                stream_windows(ids, c.batch_size, model.context_length, c.device),
+                None,
+            )
+            batch = next(self._stream)
+        return tg.Tensor._from_array(batch[0]), tg.Tensor._from_array(batch[1])
+
+    # ----------------------------------------------------------------------------- steps
+    def progress(self) -> float:
+        c, s = self.config, self.state
+        fractions = [s.step / c.max_steps]
+        if c.max_tokens:
+            fractions.append(s.tokens / c.max_tokens)
+        if c.max_seconds:
+            fractions.append(s.seconds / c.max_seconds)
+        return max(fractions)
+
+    def train_step(self) -> float:
+        x, y = self.next_batch()
+        model = self.model
+        if model.recurrent:
+            logits, hidden = model.forward_stateful(x, self._hidden)
+            self._hidden = detach_state(hidden)
+            loss = model.loss(logits, y)
+        else:
+            _, loss = model(x, y)
+        lr = learning_rate(self.config, self.state.step, self.progress())
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.state.step += 1
+        self.state.tokens += x.size
+        return loss.item()
+
+    def budget_left(self) -> bool:
+        c, s = self.config, self.state
+        return (
+            s.step < c.max_steps
+            and (not c.max_tokens or s.tokens < c.max_tokens)
+            and (not c.max_seconds or s.seconds < c.max_seconds)
+        )
+
+    def run(
+        self, on_step: Callable[[TrainState, float], None] | None = None, pause_at: int | None = None
+    ) -> TrainState:
+        """Train until the budget is spent (or step ``pause_at``, to checkpoint and resume later);
+        evaluates every ``eval_interval`` steps and at the end."""
+        c, s = self.config, self.state
+        self.model.train()
+        while self.budget_left() and (pause_at is None or s.step < pause_at):
+            started = time.perf_counter()
+            loss = self.train_step()
+            s.seconds += time.perf_counter() - started
+            if on_step is not None:
+                on_step(s, loss)
+            if s.step % c.eval_interval == 0:
+                self.record(loss)
+        if not self.budget_left() and (not s.curve or s.curve[-1]["step"] != s.step):
+            self.record(float("nan"))
+        return s
+
+    def record(self, train_loss: float) -> None:
+        """Append a point of the validation curve (on the first ``eval_tokens`` validation tokens)."""
+        prefix = self.val_ids[: self.config.eval_tokens + 1]
+        val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
+        s = self.state
+        s.curve.append(
+            {"step": s.step, "tokens": s.tokens, "seconds": s.seconds, "train": train_loss, "val": val}
+        )
+        self.model.train()
+
+    # ----------------------------------------------------------------------------- checkpoints
+    def save(self, path: str) -> None:
+        """Everything needed to continue bit for bit; written atomically."""
+        if self.model.recurrent and self._hidden is not None:
+            raise RuntimeError(
+                "checkpoint a recurrent run at a stream boundary (its hidden state is not saved)"
+            )
+        save(
+            {
+                "model": self.model.state_dict(),
+                "model_class": type(self.model).__name__,
+                "model_config": asdict(self.model.config),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(),
+                "train_config": asdict(self.config),
+                "state": asdict(self.state),
+            },
+            path,
+        )
+
+    def resume(self, path: str) -> None:
+        checkpoint = load(path, map_location=self.config.device)
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.generator.set_state(checkpoint["generator"])
+        self.state = TrainState(**checkpoint["state"])
