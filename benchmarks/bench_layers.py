@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
@@ -27,6 +29,7 @@ from tinygrad_lm import nn
 
 LSTM_SHAPE = {"batch": 32, "steps": 64, "input": 64, "hidden": 256}
 BLOCK_SHAPE = {"batch": 12, "steps": 64, "d_model": 128, "n_heads": 4}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Block(nn.Module):
@@ -137,7 +140,9 @@ def compare(ours: Callable[[], None], theirs: Callable[[], None] | None, repeats
     result = {"tinygrad_lm_s": statistics.median(ours_times)}
     if theirs is not None:
         result["torch_s"] = statistics.median(torch_times)
-        result["ratio_median"] = statistics.median(a / b for a, b in zip(ours_times, torch_times, strict=True))
+        result["ratio_median"] = statistics.median(
+            a / b for a, b in zip(ours_times, torch_times, strict=True)
+        )
     return result
 
 
@@ -145,7 +150,9 @@ def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        return "; ".join(f"{i['internal_api']} {i['version']} threads={i['num_threads']}" for i in threadpool_info())
+        return "; ".join(
+            f"{i['internal_api']} {i['version']} threads={i['num_threads']}" for i in threadpool_info()
+        )
     except ImportError:
         config = np.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]
@@ -165,7 +172,11 @@ def main() -> None:
     except ImportError:
         torch = None
     report = {
+        "command": "python benchmarks/bench_layers.py " + " ".join(sys.argv[1:]),
         "dtype": "float32",
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
+        "thread_env": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
         "numpy_blas": blas_info(),
         "torch_threads": torch.get_num_threads() if torch else None,
         "torch_version": torch.__version__ if torch else None,
@@ -174,6 +185,7 @@ def main() -> None:
     }
     report["lstm"] |= compare(ours_lstm(), torch_lstm(torch) if torch else None, args.repeats, args.warmup)
     report["block"] |= compare(ours_block(), torch_block(torch) if torch else None, args.repeats, args.warmup)
+    report["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report))
 
 

@@ -45,7 +45,9 @@ def composed_cross_entropy(z, t, reduction):
 def test_cross_entropy_matches_reference_and_composition(reduction, shape):
     z, t = f64(*shape, 5), targets_with_ignored(shape, 5)
     fused = F.cross_entropy(z, t, reduction=reduction)
-    np.testing.assert_allclose(fused.numpy(), reference_cross_entropy(z.numpy(), t.numpy(), reduction), atol=1e-12)
+    np.testing.assert_allclose(
+        fused.numpy(), reference_cross_entropy(z.numpy(), t.numpy(), reduction), atol=1e-12
+    )
     upstream = tg.tensor(RNG.standard_normal(fused.shape), dtype="float64")
     (g_fused,) = tg.grad(fused, [z], grad_outputs=upstream)
     composed = composed_cross_entropy(z, t, reduction)
@@ -120,7 +122,9 @@ def test_losses_against_torch():
         theirs = torch.nn.functional.cross_entropy(zt.permute(0, 2, 1), tt, reduction=reduction)
         np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), atol=1e-12)
         ours_nll = F.nll_loss(z.log_softmax(-1), t, reduction=reduction)
-        theirs_nll = torch.nn.functional.nll_loss(zt.log_softmax(-1).permute(0, 2, 1), tt, reduction=reduction)
+        theirs_nll = torch.nn.functional.nll_loss(
+            zt.log_softmax(-1).permute(0, 2, 1), tt, reduction=reduction
+        )
         np.testing.assert_allclose(ours_nll.numpy(), theirs_nll.detach().numpy(), atol=1e-12)
     z.grad = None
     F.cross_entropy(z, t).backward()
@@ -128,7 +132,9 @@ def test_losses_against_torch():
     np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), atol=1e-12)
     x, y = f64(3, 2), f64(3, 2)
     for reduction in REDUCTIONS:
-        expected = torch.nn.functional.mse_loss(torch.tensor(x.numpy()), torch.tensor(y.numpy()), reduction=reduction)
+        expected = torch.nn.functional.mse_loss(
+            torch.tensor(x.numpy()), torch.tensor(y.numpy()), reduction=reduction
+        )
         np.testing.assert_allclose(F.mse_loss(x, y, reduction).numpy(), expected.numpy(), atol=1e-12)
 
 
@@ -164,7 +170,9 @@ def composed_layer_norm(x, w, b, eps):
 def test_layer_norm_matches_reference_and_composition():
     x, w, b = f64(2, 3, 6), f64(6), f64(6)
     fused = F.layer_norm(x, 6, w, b, eps=1e-5)
-    np.testing.assert_allclose(fused.numpy(), reference_layer_norm(x.numpy(), w.numpy(), b.numpy(), 1e-5), atol=1e-12)
+    np.testing.assert_allclose(
+        fused.numpy(), reference_layer_norm(x.numpy(), w.numpy(), b.numpy(), 1e-5), atol=1e-12
+    )
     upstream = tg.tensor(RNG.standard_normal(x.shape), dtype="float64")
     fused_grads = tg.grad(fused, [x, w, b], grad_outputs=upstream)
     composed_grads = tg.grad(composed_layer_norm(x, w, b, 1e-5), [x, w, b], grad_outputs=upstream)
@@ -179,8 +187,12 @@ def test_layer_norm_gradcheck_first_and_second_order():
 
 def test_layer_norm_without_affine_and_validation():
     x = f64(3, 5)
-    np.testing.assert_allclose(F.layer_norm(x, (5,)).numpy(), reference_layer_norm(x.numpy(), 1, 0, 1e-5), atol=1e-12)
-    with pytest.raises(ValueError, match=r"normalized_shape \(4,\) must be the last axis of the input \(3, 5\)"):
+    np.testing.assert_allclose(
+        F.layer_norm(x, (5,)).numpy(), reference_layer_norm(x.numpy(), 1, 0, 1e-5), atol=1e-12
+    )
+    with pytest.raises(
+        ValueError, match=r"normalized_shape \(4,\) must be the last axis of the input \(3, 5\)"
+    ):
         F.layer_norm(x, 4)
     with pytest.raises(ValueError, match=r"layernorm: .*weight \(4,\)"):
         F.layer_norm(x, 5, f64(4), f64(5))
@@ -222,7 +234,7 @@ def test_dropout_gradient_is_the_mask():
     np.testing.assert_array_equal(x.grad.numpy(), (y.numpy() / x.numpy()))
 
 
-# ------------------------------------------------------------------------------------ linear, embedding, activations
+# ------------------------------------------------------------------------- linear, embedding, activations
 def test_linear_any_leading_shape_and_gradcheck():
     x, w, b = f64(2, 3, 4), f64(5, 4), f64(5)
     np.testing.assert_allclose(F.linear(x, w, b).numpy(), x.numpy() @ w.numpy().T + b.numpy(), atol=1e-12)
@@ -298,4 +310,6 @@ def test_attention_mask_argument_and_torch():
     causal = torch.nn.functional.scaled_dot_product_attention(
         *(torch.tensor(a.numpy()) for a in (q, k, v)), is_causal=True
     )
-    np.testing.assert_allclose(F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(), causal.numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(), causal.numpy(), atol=1e-12
+    )

@@ -43,7 +43,9 @@ def test_linear_init_shapes_and_formula():
     tg.manual_seed(0)
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
-    assert layer.weight.shape == (300, 400) and layer.bias.shape == (300,) and layer.weight.dtype == np.float32
+    assert (
+        layer.weight.shape == (300, 400) and layer.bias.shape == (300,) and layer.weight.dtype == np.float32
+    )
     w = layer.weight.numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound  # U(-a, a) has std a / sqrt 3
@@ -133,7 +135,9 @@ def test_activation_modules():
     np.testing.assert_allclose(nn.Tanh()(x).numpy(), np.tanh(x.numpy()))
     np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())), atol=1e-15)
     erf = np.vectorize(math.erf)
-    np.testing.assert_allclose(nn.GELU()(x).numpy(), x.numpy() * (1 + erf(x.numpy() / math.sqrt(2))) / 2, atol=1e-15)
+    np.testing.assert_allclose(
+        nn.GELU()(x).numpy(), x.numpy() * (1 + erf(x.numpy() / math.sqrt(2))) / 2, atol=1e-15
+    )
     assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU("fast")

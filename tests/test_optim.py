@@ -210,7 +210,7 @@ def test_constructor_errors_are_clear():
         optim.Adam([tg.Tensor([1, 2])])
     with pytest.raises(ValueError, match="already in group 0"):
         optim.AdamW([{"params": [w]}, {"params": [w]}])
-    with pytest.raises(ValueError, match="already twice in this group"):
+    with pytest.raises(ValueError, match="already earlier in this group"):
         optim.SGD([w, w], lr=0.1)
     with pytest.raises(ValueError, match=r"SGD: invalid lr=-0\.1; expected a number >= 0"):
         optim.SGD([w], lr=-0.1)
@@ -224,6 +224,8 @@ def test_constructor_errors_are_clear():
         optim.SGD([w], lr=0.1, nesterov=True)
     with pytest.raises(TypeError, match="not a Tensor"):
         optim.SGD(w, lr=0.1)
+    with pytest.raises(TypeError, match="not a set"):
+        optim.SGD({w}, lr=0.1)
     with pytest.raises(ValueError, match="not a leaf"):
         optim.SGD([w * 2], lr=0.1)
 

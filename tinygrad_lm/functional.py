@@ -147,9 +147,7 @@ def layer_norm(
 
 
 # --------------------------------------------------------------------------------------- losses
-def cross_entropy(
-    logits: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean"
-) -> Tensor:
+def cross_entropy(logits: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Cross entropy of logits (..., C) against integer targets (...), as one fused op.
 
     loss_n = logsumexp(z_n) - z_n[t_n]; rows with target ``ignore_index`` count for nothing;

@@ -53,7 +53,11 @@ class CheckpointError(ValueError):
 
 # ------------------------------------------------------------------------------------------ save
 def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` (see the module docstring for what it may hold) to ``path``, atomically."""
+    """Write ``obj`` (see the module docstring for what it may hold) to ``path``, atomically.
+
+    ``path`` is used as given (no ``.npz`` is appended). Raises ``TypeError`` naming the place in
+    ``obj`` of anything it cannot store, before touching the file system.
+    """
     arrays: dict[str, numpy.ndarray] = {}
     tree = _encode(obj, arrays, "obj")
     header = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}).encode("utf-8")

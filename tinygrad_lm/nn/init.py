@@ -30,12 +30,16 @@ def fans(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor: Tensor, low: float = 0.0, high: float = 1.0, generator: Generator | None = None) -> Tensor:
+def uniform_(
+    tensor: Tensor, low: float = 0.0, high: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """U(low, high)."""
     return _fill(tensor, low + (high - low) * _draw("uniform", tensor, generator))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> Tensor:
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """N(mean, std^2)."""
     return _fill(tensor, mean + std * _draw("normal", tensor, generator))
 

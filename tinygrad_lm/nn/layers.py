@@ -37,7 +37,9 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Embedding(Module):
@@ -113,7 +115,8 @@ class Sigmoid(Module):
 
 
 class GELU(Module):
-    """x Phi(x) (``approximate="none"``, PyTorch's default) or x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))."""
+    """x Phi(x) (``approximate="none"``, PyTorch's default; Phi the normal CDF) or, with
+    ``approximate="tanh"``, x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()

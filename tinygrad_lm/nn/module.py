@@ -94,7 +94,9 @@ class Module:
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register ``parameter`` under ``name`` (what ``self.name = parameter`` does)."""
         if parameter is not None and not isinstance(parameter, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter, got {type(parameter).__name__}")
+            raise TypeError(
+                f"register_parameter: {name!r} must be a Parameter, got {type(parameter).__name__}"
+            )
         self._parameters[name] = parameter
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -227,7 +229,8 @@ class Module:
         problems = [_mismatch(k, targets[k], state[k]) for k in targets if k in state]
         problems = [p for p in problems if p]
         if strict:
-            problems += [f"missing key {k!r}" for k in missing] + [f"unexpected key {k!r}" for k in unexpected]
+            problems += [f"missing key {k!r}" for k in missing]
+            problems += [f"unexpected key {k!r}" for k in unexpected]
         if problems:
             listed = "\n  ".join(problems)
             raise RuntimeError(
@@ -235,8 +238,8 @@ class Module:
             )
         for key, target in targets.items():
             if key in state:
-                value = state[key]
-                target.data[...] = to_device(value.data if isinstance(value, Tensor) else value, target.device)
+                value = state[key].data if isinstance(state[key], Tensor) else state[key]
+                target.data[...] = to_device(value, target.device)
         return IncompatibleKeys(missing, unexpected)
 
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:

@@ -39,6 +39,19 @@ def _sigmoid(a, xp):
     return 0.5 * (1 + xp.tanh(0.5 * a))
 
 
+def _lstm_gates(a, xp):
+    """(sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)) in ONE tanh call, in place on a (B, 4H):
+    sigmoid(x) = (1 + tanh(x/2))/2, so act = s tanh(s a) + (1 - s) with s = 1/2 on i, f, o and 1 on g."""
+    hidden = a.shape[-1] // 4
+    scale = xp.full(a.shape[-1], 0.5, dtype=a.dtype)
+    scale[2 * hidden : 3 * hidden] = 1
+    a *= scale
+    xp.tanh(a, out=a)
+    a *= scale
+    a += 1 - scale
+    return a
+
+
 def _split(a, parts: int) -> list:
     """The last axis of an array cut into ``parts`` equal pieces (views)."""
     size = a.shape[-1] // parts
@@ -83,10 +96,8 @@ class LSTMMath:
     @staticmethod
     def forward_arrays(x_proj, h_proj, state, xp):
         _, c_prev = state
-        a = x_proj + h_proj
-        act = _sigmoid(a, xp)  # (B, 4H): i, f, o activated here; g replaced by tanh below
+        act = _lstm_gates(x_proj + h_proj, xp)
         i, f, g, o = _split(act, 4)
-        g[...] = xp.tanh(_split(a, 4)[2])
         c = f * c_prev + i * g
         tanh_c = xp.tanh(c)
         return (o * tanh_c, c), (act, c_prev, tanh_c)
@@ -98,7 +109,12 @@ class LSTMMath:
         i, f, g, o = _split(act, 4)
         dc = dc + dh * o * (1 - tanh_c * tanh_c)
         da = xp.concatenate(
-            [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)],
+            [
+                dc * g * i * (1 - i),
+                dc * c_prev * f * (1 - f),
+                dc * i * (1 - g * g),
+                dh * tanh_c * o * (1 - o),
+            ],
             axis=-1,
         )
         return da, da, (0, dc * f)
@@ -141,7 +157,7 @@ class GRUMath:
 
 
 class RecurrentScan(Function):
-    """One layer over a whole sequence as one op, for speed: h_t, extra_t = cell(x_proj_t, h_{t-1} W_hh^T + b_hh).
+    """One layer over a whole sequence as one op, for speed: state_t = cell(x_proj_t, h_{t-1} W_hh^T + b_hh).
 
     Inputs x_proj (B, T, G H) (the input projections), W_hh (G H, H), b_hh (G H,), then the initial
     state arrays (B, H). The output packs h_1..h_T followed by the final values of the other state
@@ -157,11 +173,12 @@ class RecurrentScan(Function):
         self.math, self.h0 = math, state[0]
         steps = xp.ascontiguousarray(x_proj.transpose(1, 0, 2))  # (T, B, G H)
         hs = xp.empty((len(steps), *state[0].shape), dtype=x_proj.dtype)  # (T, B, H)
-        self.saved = []
+        self.saved, recording = [], is_grad_enabled()  # under no_grad nothing is kept for backward
         for t, x_t in enumerate(steps):
             state, saved = math.forward_arrays(x_t, state[0] @ w_hh.T + b_hh, state, xp)
             hs[t] = state[0]
-            self.saved.append(saved)
+            if recording:
+                self.saved.append(saved)
         self.hs = hs
         return xp.concatenate([hs, *(s[None] for s in state[1:])]).transpose(1, 0, 2)
 
@@ -213,8 +230,12 @@ def _register_gate_parameters(
 ) -> None:
     """weight_ih{suffix} (G H, C), weight_hh{suffix} (G H, H), bias_ih/hh{suffix} (G H,) ~ U(+-1/sqrt H)."""
     rows = module.math.gates * hidden_size
-    shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,)}
-    shapes["bias_hh"] = (rows,)
+    shapes = {
+        "weight_ih": (rows, input_size),
+        "weight_hh": (rows, hidden_size),
+        "bias_ih": (rows,),
+        "bias_hh": (rows,),
+    }
     for name, shape in shapes.items():
         if name.startswith("bias") and not bias:
             module.register_parameter(name + suffix, None)
@@ -224,7 +245,9 @@ def _register_gate_parameters(
 
 
 def _zero_state(math: Any, batch: tuple[int, ...], hidden_size: int, like: Tensor) -> State:
-    return tuple(zeros(*batch, hidden_size, dtype=like.dtype, device=like.device) for _ in range(math.n_states))
+    return tuple(
+        zeros(*batch, hidden_size, dtype=like.dtype, device=like.device) for _ in range(math.n_states)
+    )
 
 
 def _as_tuple(math: Any, state: Any) -> State:
@@ -250,7 +273,8 @@ class _Cell(Module):
     def forward(self, x: Tensor, state: Any = None) -> Any:
         if state is None:
             state = _zero_state(self.math, x.shape[:-1], self.hidden_size, x)
-        state = _as_tuple(self.math, state)
+        else:
+            state = _as_tuple(self.math, state)
         x_proj = F.linear(x, self.weight_ih, self.bias_ih)
         new = self.math.step(x_proj, F.linear(state[0], self.weight_hh, self.bias_hh), state)
         return _from_tuple(self.math, new)
@@ -309,7 +333,9 @@ class _Recurrent(Module):
 
     def layer_weights(self, layer: int) -> tuple[Tensor, ...]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of ``layer`` (biases None without bias)."""
-        return tuple(self._parameters[f"{name}_l{layer}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        return tuple(
+            self._parameters[f"{name}_l{layer}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         if x.ndim != 3 or x.shape[-1] != self.input_size:

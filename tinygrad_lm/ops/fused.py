@@ -30,8 +30,9 @@ class CrossEntropy(Function):
     Forward is stable for logits of any magnitude: logsumexp(z) = m + log sum e^(z - m), m = max z.
 
     Backward:  dL/dz_n = w_n (softmax(z_n) - onehot(t_n)),  w_n = g / N (mean), g (sum) or g_n (none),
-    and w_n = 0 at ignored rows.  The probabilities are those saved by forward, or ``z.softmax(-1)``
-    recomputed as a Tensor op when a graph is recorded (``create_graph=True``).
+    and w_n = 0 at ignored rows. Without a graph being recorded (a plain ``backward()``) this is two
+    array passes over the probabilities saved by forward; with one (``create_graph=True``) the same
+    formula is built from Tensor ops with ``z.softmax(-1)`` recomputed, so it is differentiable again.
     """
 
     def forward(self, logits, targets, ignore_index=-100, reduction="mean"):
@@ -45,11 +46,12 @@ class CrossEntropy(Function):
         self.rows = xp.arange(len(t))
         self.count = int(self.valid.sum())
         self.reduction = reduction
-        shifted = z - z.max(axis=-1, keepdims=True)
-        exp = xp.exp(shifted)
-        total = exp.sum(axis=-1, keepdims=True)
-        self.probs = exp / total  # (N, C), for backward
+        shifted = z - z.max(axis=-1, keepdims=True)  # (N, C), the only (N, C) allocation
         picked = shifted[self.rows, self.safe_targets]
+        probs = xp.exp(shifted, out=shifted)
+        total = probs.sum(axis=-1, keepdims=True)
+        probs /= total
+        self.probs = probs  # softmax(z), for backward
         losses = xp.where(self.valid, xp.log(total[:, 0]) - picked, 0).astype(logits.dtype)
         if reduction == "none":
             return losses.reshape(targets.shape)

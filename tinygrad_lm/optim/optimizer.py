@@ -17,8 +17,6 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy
-
 from ..autograd import enable_grad, no_grad
 from ..backend import device_of, get_xp, to_device
 from ..tensor import Tensor
@@ -54,9 +52,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
-        if isinstance(params, Tensor):
-            raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts, not a Tensor")
-        groups = list(params)
+        groups = self._as_list(params)
         if not groups:
             raise ValueError(f"{self._name}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -78,22 +74,30 @@ class Optimizer:
         if "params" not in group:
             raise ValueError(f"{self._name}: parameter group {len(self.param_groups)} has no 'params' key")
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params = [params] if isinstance(params, Tensor) else self._as_list(params)
         if not params:
             raise ValueError(f"{self._name}: parameter group {len(self.param_groups)} is empty")
-        seen = {id(p): i for i, g in enumerate(self.param_groups) for p in g["params"]}
+        owner = {id(p): f"in group {i}" for i, g in enumerate(self.param_groups) for p in g["params"]}
         for position, param in enumerate(params):
             self._check_parameter(param, position)
-            if id(param) in seen:
-                where = "twice in this group" if seen[id(param)] == -1 else f"in group {seen[id(param)]}"
+            if id(param) in owner:
                 raise ValueError(
                     f"{self._name}: parameter {position} of group {len(self.param_groups)} "
-                    f"(shape {param.shape}) is already {where}; each parameter may appear only once"
+                    f"(shape {param.shape}) is already {owner[id(param)]}; a parameter may appear only once"
                 )
-            seen[id(param)] = -1
+            owner[id(param)] = "earlier in this group"
         full = {**self.defaults, **group, "params": params}
         self._check_hyperparameters(full)
         self.param_groups.append(full)
+
+    def _as_list(self, params: Any) -> list[Any]:
+        if isinstance(params, Tensor):
+            raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts, not a Tensor")
+        if isinstance(params, set | frozenset):
+            raise TypeError(
+                f"{self._name}: params must be ordered (a list), not a set: the order numbers them"
+            )
+        return list(params)
 
     def _check_parameter(self, param: Any, position: int) -> None:
         where = f"{self._name}: parameter {position} of group {len(self.param_groups)}"
@@ -174,48 +178,50 @@ class Optimizer:
         replace ours. State arrays are copied onto each parameter's device, floating ones cast to its
         dtype (as PyTorch does), so a resumed run continues bit for bit.
         """
-        saved_groups = state_dict["param_groups"]
+        groups = self._loaded_groups(state_dict["param_groups"])
+        state = self._loaded_state(state_dict["state"], state_dict["param_groups"])
+        self.param_groups, self.state = groups, state
+
+    def _loaded_groups(self, saved_groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Our groups with the saved hyper-parameters, after checking that their sizes agree."""
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"{self._name}.load_state_dict: the state has {len(saved_groups)} parameter group(s), "
                 f"this optimizer {len(self.param_groups)}"
             )
+        groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{self._name}.load_state_dict: group {i} has {len(saved['params'])} parameters in "
                     f"the state and {len(group['params'])} in this optimizer"
                 )
-        new_groups = [
-            {**group, **saved, "params": group["params"]}
-            for saved, group in zip(saved_groups, self.param_groups, strict=True)
-        ]
-        for group in new_groups:
-            self._check_hyperparameters(group)
-        # the saved groups name their parameters by index; map each name to our parameter there
+            groups.append({**group, **saved, "params": group["params"]})
+            self._check_hyperparameters(groups[-1])
+        return groups
+
+    def _loaded_state(self, saved_state: dict[Any, Any], saved_groups: list[dict[str, Any]]) -> dict:
+        """The saved per-parameter state, re-keyed by our indices and copied onto our parameters."""
         ours = [param for _, param, _ in self._indexed_params()]
-        saved_names = [name for saved in saved_groups for name in saved["params"]]
-        index_of = {name: position for position, name in enumerate(saved_names)}
+        index_of = {name: i for i, name in enumerate(n for saved in saved_groups for n in saved["params"])}
         state = {}
-        for name, saved_state in state_dict["state"].items():
+        for name, entries in saved_state.items():
             if name not in index_of:
                 raise ValueError(
                     f"{self._name}.load_state_dict: state for parameter {name!r}, which no saved group lists"
                 )
-            index = index_of[name]
-            state[index] = {
-                key: self._restore(value, ours[index], index, key) for key, value in saved_state.items()
-            }
-        self.param_groups, self.state = new_groups, state
+            i = index_of[name]
+            state[i] = {key: self._restore(value, ours[i], i, key) for key, value in entries.items()}
+        return state
 
     def _restore(self, value: Any, param: Tensor, index: int, name: str) -> Any:
         """A copy of one saved state entry, on the parameter's device (and dtype, for float arrays)."""
         if isinstance(value, Tensor):
             value = value.data
-        if isinstance(value, numpy.generic):
-            return value.item()
         if not hasattr(value, "shape") or not hasattr(value, "dtype"):
             return value
+        if value.ndim == 0 and param.ndim != 0:  # a counter saved as a NumPy scalar
+            return value.item()
         if value.shape != param.shape:
             raise ValueError(
                 f"{self._name}.load_state_dict: state {name!r} of parameter {index} has shape "
