@@ -88,7 +88,7 @@ def test_learning_rate_schedule_warms_up_then_decays_to_the_minimum():
 def test_training_lowers_the_validation_loss(make_model):
     train_ids = np.tile(np.arange(V), 60)  # a deterministic cycle: easy to learn
     model = make_model()
-    config = TrainConfig(batch_size=4, learning_rate=3e-2, max_steps=60, warmup_steps=5, eval_interval=30)
+    config = TrainConfig(batch_size=4, learning_rate=3e-2, max_steps=60, warmup_steps=5, eval_points=2)
     state = Trainer(model, train_ids, train_ids[:80], config).run()
     assert state.step == 60 and state.tokens == 60 * 4 * model.context_length
     assert state.curve[-1]["val"] < 0.5 * math.log(V)  # half the loss of a uniform guess
@@ -96,14 +96,14 @@ def test_training_lowers_the_validation_loss(make_model):
 
 def test_token_budget_stops_the_run():
     model = tiny_gpt()
-    config = TrainConfig(batch_size=2, max_steps=1000, max_tokens=120, eval_interval=1000)
+    config = TrainConfig(batch_size=2, max_steps=1000, max_tokens=120, eval_points=1)
     state = Trainer(model, ids_of(200), ids_of(30, 1), config).run()
     assert state.tokens == 120 and state.step == 10
 
 
 def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
     train_ids, val_ids = ids_of(400), ids_of(40, seed=3)
-    config = TrainConfig(batch_size=3, max_steps=12, warmup_steps=3, eval_interval=4, learning_rate=1e-2)
+    config = TrainConfig(batch_size=3, max_steps=12, warmup_steps=3, eval_points=3, learning_rate=1e-2)
 
     straight = Trainer(tiny_gpt(), train_ids, val_ids, config)
     losses_straight = []

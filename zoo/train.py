@@ -43,7 +43,7 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0
-    eval_interval: int = 200
+    eval_points: int = 10  # points on the validation curve, evenly spaced over the budget
     eval_tokens: int = 20_000  # validation prefix for the curve; the final figure uses all of it
     seed: int = 0
     device: str = "cpu"
@@ -147,9 +147,11 @@ class Trainer:
     def run(
         self, on_step: Callable[[TrainState, float], None] | None = None, pause_at: int | None = None
     ) -> TrainState:
-        """Train until the budget is spent (or step ``pause_at``, to checkpoint and resume later);
-        evaluates every ``eval_interval`` steps and at the end."""
-        c, s = self.config, self.state
+        """Train until the budget is spent (or step ``pause_at``, to checkpoint and resume later).
+
+        The validation curve gets a point each time another 1/``eval_points`` of the budget is used.
+        """
+        s = self.state
         self.model.train()
         while self.budget_left() and (pause_at is None or s.step < pause_at):
             started = time.perf_counter()
@@ -157,11 +159,15 @@ class Trainer:
             s.seconds += time.perf_counter() - started
             if on_step is not None:
                 on_step(s, loss)
-            if s.step % c.eval_interval == 0:
+            if self._curve_point_due():
                 self.record(loss)
         if not self.budget_left() and (not s.curve or s.curve[-1]["step"] != s.step):
             self.record(float("nan"))
         return s
+
+    def _curve_point_due(self) -> bool:
+        recorded, points = len(self.state.curve), self.config.eval_points
+        return recorded < points and self.progress() >= (recorded + 1) / points
 
     def record(self, train_loss: float) -> None:
         """Append a point of the validation curve (on the first ``eval_tokens`` validation tokens)."""
