@@ -125,10 +125,25 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
 _erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
 
 
+def _cpu_erf() -> Any:
+    """SciPy's vectorised erf when SciPy is installed (optional), else ``math.erf`` element by element."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        return lambda array: numpy.asarray(_erf_scalar(array), dtype=array.dtype)
+    return lambda array: scipy_erf(array).astype(array.dtype, copy=False)
+
+
+_erf_on_cpu: Any = None
+
+
 def erf(array: Any) -> Any:
-    """The error function, correctly rounded on the CPU (``math.erf``) and CuPy's kernel on a GPU."""
+    """The error function on any backend: SciPy's or ``math.erf`` on the CPU, CuPy's kernel on a GPU."""
+    global _erf_on_cpu
     if isinstance(array, numpy.ndarray | numpy.generic):
-        return numpy.asarray(_erf_scalar(array), dtype=array.dtype)
+        if _erf_on_cpu is None:
+            _erf_on_cpu = _cpu_erf()
+        return _erf_on_cpu(numpy.asarray(array))
     import cupyx.scipy.special
 
     return cupyx.scipy.special.erf(array)

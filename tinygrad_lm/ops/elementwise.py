@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..backend import erf, get_xp
-from ..function import Function
+from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 
 constant = Tensor._from_array
@@ -237,22 +237,29 @@ SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
 
 
+def gelu_tanh_slope(x, t):
+    """dy/dx of the tanh GELU given t = tanh u; written with operators only, so it evaluates on arrays
+    (first-order backward) and on Tensors (a differentiable backward) alike."""
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x))
+
+
 class GeluTanh(Function):
     """The tanh approximation of GELU (GPT-2): y = x/2 (1 + tanh u),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
-    dy/dx = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh u.
+    dy/dx = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh u. Forward keeps t,
+    so a first-order backward is one array expression; under create_graph t is recomputed as a Tensor.
     """
 
     def forward(self, x):
-        xp = get_xp(x)
-        return 0.5 * x * (1 + xp.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)))
+        self.t = get_xp(x).tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x))
+        return 0.5 * x * (1 + self.t)
 
     def backward(self, gy):
         x = self.inputs[0]
-        x2 = x * x
-        t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x2 * x)).tanh()
-        du_dx = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x2)
-        return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)
+        if is_grad_enabled():  # create_graph: the slope itself must be differentiable in x
+            t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
+            return gy * gelu_tanh_slope(x, t)
+        return gy * constant(gelu_tanh_slope(x.data, self.t))
 
 
 class GeluErf(Function):
