@@ -26,7 +26,7 @@ _COMMON = dict(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile("default", max_examples=10, derandomize=bool(os.environ.get("CI")), **_COMMON)
+settings.register_profile("default", max_examples=20, derandomize=bool(os.environ.get("CI")), **_COMMON)
 settings.register_profile("thorough", max_examples=300, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
@@ -44,7 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _device_param(device: str) -> object:
     if device == "cpu":
         return pytest.param("cpu", id="cpu")
-    skip = pytest.mark.skipif(not tg.cuda.is_available(), reason="CUDA is not available (needs CuPy and a GPU)")
+    skip = pytest.mark.skipif(
+        not tg.cuda.is_available(), reason="CUDA is not available (needs CuPy and a GPU)"
+    )
     return pytest.param("cuda", id="cuda", marks=[pytest.mark.gpu, skip])
 
 

@@ -28,6 +28,8 @@ def params_for(field: str | None = None) -> list:
     result = []
     for spec in SPECS:
         reason = checks._reason(spec, field)
+        if field == "broadcasts" and reason:
+            continue  # nothing to broadcast: no test item
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         result.append(pytest.param(spec, id=spec.name, marks=marks))
     return result
@@ -169,7 +171,8 @@ def test_every_function_subclass_has_a_spec() -> None:
 
 
 def test_every_public_tensor_method_and_tg_function_has_a_spec() -> None:
-    api = _tensor_api() | {f"tg.{name}" for name in tg.__all__}
+    functions = {name for name in tg.__all__ if not inspect.ismodule(getattr(tg, name))}  # not tg.nn etc.
+    api = _tensor_api() | {f"tg.{name}" for name in functions}
     assert {"Tensor.__add__", "Tensor.T", "Tensor.sum", "tg.cat"} <= api
     missing = sorted(api - _covered() - NOT_DIFFERENTIABLE)
     assert not missing, f"public differentiable API without a spec: {missing}; {HINT}"

@@ -167,3 +167,23 @@ def test_no_op_module_touches_numpy_directly():
                 if any(n.split(".")[0] in ("numpy", "cupy") for n in names):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not offenders, f"modules importing numpy/cupy directly: {offenders}"
+
+
+def test_variance_without_degrees_of_freedom_is_nan():
+    assert np.isnan(tg.tensor([2.0]).var().item())
+    assert tg.tensor([2.0]).var(correction=0).item() == 0.0
+
+
+def test_power_gradient_in_the_exponent_at_a_zero_base_is_zero():
+    base = tg.tensor([0.0, 1.0, 2.0], dtype="float64", requires_grad=True)
+    exponent = tg.tensor([2.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    (g_exponent,) = tg.grad((base**exponent).sum(), [exponent], create_graph=True)
+    np.testing.assert_allclose(g_exponent.numpy(), [0.0, 0.0, 8 * np.log(2)])
+    (g_base,) = tg.grad(g_exponent.sum(), [base])  # d/db (b^e log b) stays finite too
+    assert np.all(np.isfinite(g_base.numpy()))
+
+
+def test_expand_minus_one_only_keeps_existing_axes():
+    assert tg.ones(2).expand(3, -1).shape == (3, 2)
+    with pytest.raises(ValueError, match="cannot stand for a new axis"):
+        tg.ones(3).expand(-1, 3)

@@ -398,7 +398,8 @@ class Tensor:
         """sum (x - mean)^2 / (N - correction); ``correction=1`` is the unbiased estimate (PyTorch's)."""
         count = _reduced_count(self, axis, "var")
         centered = self - self.mean(axis, keepdims=True)
-        return (centered * centered).sum(axis, keepdims) * (1.0 / max(count - correction, 0))
+        dof = count - correction  # no degrees of freedom left: nan, as NumPy and PyTorch give
+        return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else float("nan"))
 
     def std(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
         return self.var(axis, keepdims, correction).sqrt()
@@ -457,7 +458,10 @@ class Tensor:
 
     def expand(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
-        shape = tuple(self.shape[i - len(shape) + self.ndim] if n == -1 else n for i, n in enumerate(shape))
+        new_axes = len(shape) - self.ndim
+        if any(n == -1 for n in shape[:new_axes]):
+            raise ValueError(f"expand: -1 keeps an existing size and cannot stand for a new axis ({shape})")
+        shape = tuple(self.shape[i - new_axes] if n == -1 else n for i, n in enumerate(shape))
         if shape == self.shape:
             return self
         if broadcast_shapes(self.shape, shape, op="expand") != shape:

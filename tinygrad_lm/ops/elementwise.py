@@ -63,7 +63,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z log x (defined for x > 0)."""
+    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z log x (x > 0; taken as 0 at x = 0, where z = 0 too)."""
 
     def forward(self, x, y):
         return get_xp(x).power(x, y)
@@ -72,8 +72,17 @@ class Pow(Function):
         x, y = self.inputs
         needs_x, needs_y = self.needs_input_grad
         gx = gz * y * x ** (y - 1) if needs_x else None
-        gy = gz * self.output() * x.log() if needs_y else None
+        gy = gz * self.output() * _log_or_zero_at_zero(x) if needs_y else None
         return gx, gy
+
+
+def _log_or_zero_at_zero(x):
+    """log x with 0 where x == 0 (log is taken of 1 there, so no nan leaks into any derivative)."""
+    at_zero = x.data == 0
+    if not at_zero.any():
+        return x.log()
+    zero = constant(get_xp(x.data).zeros((), x.dtype))
+    return Where.apply(constant(at_zero), zero, x.masked_fill(at_zero, 1.0).log())
 
 
 class Maximum(Function):

@@ -72,10 +72,11 @@ def gradcheck(
     analytic and numeric values and the tolerances, or returns False if ``raise_exception=False``.
     """
     args, checked = _float64_leaves(inputs)
-    label = name or _name(fn)
-    return _check(
-        fn, args, checked, eps, atol, rtol, raise_exception, seed, max_elementwise, n_directions, label
-    )
+    problem = _Problem(fn, args, checked, name or _name(fn), seed)
+    message = problem.compare(eps, atol, rtol, max_elementwise, n_directions)
+    if message and raise_exception:
+        raise GradcheckError(message)
+    return not message
 
 
 def gradgradcheck(
@@ -108,20 +109,9 @@ def gradgradcheck(
         outputs = _float_outputs(fn(*xs), label)
         return _vjp(outputs, upstream, [xs[i] for i in checked], create_graph=True)
 
-    outer_seed = seed + 1_000_003
-    label2 = f"the gradient of {label} (double backward)"
-    return _check(
-        first_derivative,
-        args,
-        checked,
-        eps,
-        atol,
-        rtol,
-        raise_exception,
-        outer_seed,
-        max_elementwise,
-        n_directions,
-        label2,
+    outer = (raise_exception, seed + 1_000_003, max_elementwise, n_directions)  # v independent of u
+    return gradcheck(
+        first_derivative, args, eps, atol, rtol, *outer, name=f"the gradient of {label} (double backward)"
     )
 
 
@@ -161,7 +151,8 @@ def _upstream(outputs: list[Tensor], seed: int) -> list[np.ndarray]:
 
 def _objective(outputs: list[Tensor], upstream: list[np.ndarray]) -> float:
     """L = sum_k <u_k, y_k>, on the host in float64."""
-    return math.fsum(float(np.vdot(u, asnumpy(y.data).astype(np.float64))) for u, y in zip(upstream, outputs))
+    terms = (np.vdot(u, asnumpy(y.data).astype(np.float64)) for u, y in zip(upstream, outputs, strict=True))
+    return math.fsum(float(t) for t in terms)
 
 
 def _vjp(outputs: list[Tensor], upstream: list[np.ndarray], wrt: list[Tensor], create_graph: bool):
@@ -190,66 +181,79 @@ def _describe(args: list[Any], checked: list[int]) -> str:
     return "; ".join(parts)
 
 
-def _check(fn, args, checked, eps, atol, rtol, raise_exception, seed, max_elementwise, n_directions, label):
-    """Compare J^T u from backward with central differences; report the worst disagreement."""
-    outputs = _float_outputs(fn(*args), label)
-    upstream = _upstream(outputs, seed)
-    analytic = [asnumpy(g.data) for g in _vjp(outputs, upstream, [args[i] for i in checked], False)]
-    header = f"gradcheck failed for {label}\n  inputs: {_describe(args, checked)}\n"
-    for i, g in zip(checked, analytic, strict=True):
-        if g.shape != args[i].shape or g.dtype != args[i].dtype:
-            return _fail(
-                header + f"  the gradient of input {i} has shape {g.shape} and dtype {g.dtype}, "
-                f"expected the input's {tuple(args[i].shape)} {args[i].dtype}",
-                raise_exception,
-            )
+class _Problem:
+    """fn at float64 leaves ``args``; L(x) = sum_k <u_k, fn(x)_k> with u drawn from ``seed``."""
 
-    def objective_at(steps: dict[int, np.ndarray]) -> float:
-        moved = list(args)
+    def __init__(self, fn: Callable[..., Any], args: list[Any], checked: list[int], label: str, seed: int):
+        self.fn, self.args, self.checked, self.label, self.seed = fn, args, checked, label, seed
+        outputs = _float_outputs(fn(*args), label)
+        self.upstream = _upstream(outputs, seed)
+        wrt = [args[i] for i in checked]
+        self.analytic = [asnumpy(g.data) for g in _vjp(outputs, self.upstream, wrt, create_graph=False)]
+
+    def objective(self, steps: dict[int, Any]) -> float:
+        """L(x + step), the steps given per checked input position (arrays on the input's device)."""
+        moved = list(self.args)
         for i, step in steps.items():
-            moved[i] = Tensor(args[i].data + step, dtype=float64, requires_grad=True)
-        return _objective(_float_outputs(fn(*moved), label), upstream)
+            moved[i] = Tensor(self.args[i].data + step, dtype=float64, requires_grad=True)
+        return _objective(_float_outputs(self.fn(*moved), self.label), self.upstream)
 
-    def central(steps: dict[int, Any]) -> float:
-        plus = objective_at(steps)
-        minus = objective_at({i: -s for i, s in steps.items()})
-        return (plus - minus) / (2 * eps)
+    def central(self, steps: dict[int, Any], eps: float) -> float:
+        """(L(x + step) - L(x - step)) / (2 eps)."""
+        minus = {i: -s for i, s in steps.items()}
+        return (self.objective(steps) - self.objective(minus)) / (2 * eps)
 
-    tolerance = f"atol={atol:g}, rtol={rtol:g}, eps={eps:g}, upstream seed {seed}"
-    if sum(args[i].size for i in checked) <= max_elementwise:
-        for position, (i, g) in enumerate(zip(checked, analytic, strict=True)):
-            xp_step = get_xp(args[i].data).zeros_like(args[i].data)
+    def compare(self, eps: float, atol: float, rtol: float, max_elementwise: int, n_directions: int) -> str:
+        """'' when backward agrees with finite differences, else the failure report."""
+        header = f"gradcheck failed for {self.label}\n  inputs: {_describe(self.args, self.checked)}\n"
+        tolerances = f"\n  tolerances: atol={atol:g}, rtol={rtol:g}, eps={eps:g}, upstream seed {self.seed}"
+        for i, g in zip(self.checked, self.analytic, strict=True):
+            x = self.args[i]
+            if g.shape != x.shape or g.dtype != x.dtype:
+                return (
+                    header
+                    + f"  the gradient of input {i} is {g.shape} {g.dtype}, expected {x.shape} {x.dtype}"
+                )
+        if sum(self.args[i].size for i in self.checked) <= max_elementwise:
+            found = self.elementwise(eps, atol, rtol)
+        else:
+            found = self.directional(eps, atol, rtol, n_directions)
+        return header + found + tolerances if found else ""
+
+    def elementwise(self, eps: float, atol: float, rtol: float) -> str:
+        """dL/dx_j ~ (L(x + eps e_j) - L(x - eps e_j)) / (2 eps) for every element j of every input."""
+        for i, g in zip(self.checked, self.analytic, strict=True):
+            step = get_xp(self.args[i].data).zeros_like(self.args[i].data)
             numeric = np.empty(g.shape)
             for j in np.ndindex(*g.shape):
-                xp_step[j] = eps
-                numeric[j] = central({i: xp_step})
-                xp_step[j] = 0
-            message = _compare(g, numeric, atol, rtol)
-            if message:
-                return _fail(
-                    header + f"  input {i} (gradient {position}), element-wise central differences: "
-                    f"{message}\n  tolerances: {tolerance}",
-                    raise_exception,
-                )
-        return True
-    rng = np.random.default_rng(seed + 1)
-    for k in range(n_directions):
-        directions = {i: rng.standard_normal(args[i].shape) for i in checked}
-        norm = math.sqrt(sum(float((d * d).sum()) for d in directions.values())) or 1.0
-        directions = {i: d / norm for i, d in directions.items()}
-        along = sum(float(np.vdot(g, directions[i])) for i, g in zip(checked, analytic, strict=True))
-        steps = {i: _like(args[i], eps * d) for i, d in directions.items()}
-        numeric = central(steps)
-        if not abs(along - numeric) <= atol + rtol * abs(numeric):
-            return _fail(
-                header
-                + f"  random direction {k} (unit norm, {sum(args[i].size for i in checked)} elements): "
-                f"directional derivative analytic = {along:.12e}, numeric = {numeric:.12e}, "
-                f"|analytic - numeric| = {abs(along - numeric):.3e} > atol + rtol*|numeric| = "
-                f"{atol + rtol * abs(numeric):.3e}\n  tolerances: {tolerance}",
-                raise_exception,
+                step[j] = eps
+                numeric[j] = self.central({i: step}, eps)
+                step[j] = 0
+            found = _compare(g, numeric, atol, rtol)
+            if found:
+                return f"  input {i}, element-wise central differences: {found}"
+        return ""
+
+    def directional(self, eps: float, atol: float, rtol: float, n_directions: int) -> str:
+        """<g, d> ~ (L(x + eps d) - L(x - eps d)) / (2 eps) along random unit directions d."""
+        rng = np.random.default_rng(self.seed + 1)
+        size = sum(self.args[i].size for i in self.checked)
+        for k in range(n_directions):
+            d = {i: rng.standard_normal(self.args[i].shape) for i in self.checked}
+            norm = math.sqrt(sum(float((v * v).sum()) for v in d.values()))
+            d = {i: v / norm for i, v in d.items()}
+            analytic = math.fsum(
+                float(np.vdot(g, d[i])) for i, g in zip(self.checked, self.analytic, strict=True)
             )
-    return True
+            numeric = self.central({i: _like(self.args[i], eps * v) for i, v in d.items()}, eps)
+            error, allowed = abs(analytic - numeric), atol + rtol * abs(numeric)
+            if not error <= allowed:
+                return (
+                    f"  directional derivative along random unit direction {k} ({size} checked elements):\n"
+                    f"    analytic = {analytic:.12e}\n    numeric  = {numeric:.12e}\n"
+                    f"    |analytic - numeric| = {error:.3e} > atol + rtol*|numeric| = {allowed:.3e}"
+                )
+        return ""
 
 
 def _like(tensor: Tensor, values: np.ndarray) -> Any:
@@ -266,14 +270,9 @@ def _compare(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float
         return ""
     ratio = np.where(np.isnan(error), np.inf, error / allowed)
     worst = np.unravel_index(int(np.argmax(ratio)), analytic.shape) if analytic.ndim else ()
+    where = tuple(int(w) for w in worst)
     return (
-        f"{int(bad.sum())} of {analytic.size} elements differ; worst at index {tuple(int(w) for w in worst)}:\n"
+        f"{int(bad.sum())} of {analytic.size} elements differ; worst at index {where}:\n"
         f"    analytic = {analytic[worst]:.12e}\n    numeric  = {numeric[worst]:.12e}\n"
         f"    |analytic - numeric| = {error[worst]:.3e} > atol + rtol*|numeric| = {allowed[worst]:.3e}"
     )
-
-
-def _fail(message: str, raise_exception: bool) -> bool:
-    if raise_exception:
-        raise GradcheckError(message)
-    return False

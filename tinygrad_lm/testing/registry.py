@@ -157,35 +157,11 @@ def _split_params(draw: Any, shapes: tuple[Shape, ...], chunk: bool = False) -> 
 
 
 @st.composite
-def _join_shapes(draw: Any, broadcast: bool, stack: bool = False) -> tuple[Shape, ...]:
-    """1-3 shapes, equal except along one axis (``cat``), or all equal (``stack``)."""
-    base = list(draw(tst.shapes(1, 3, 1, 3)))
-    axis = draw(st.integers(0, len(base) - 1))
-    shapes = []
-    for _ in range(draw(st.integers(1, 3))):
-        side = base[axis] if stack else draw(st.integers(1, 3))
-        shapes.append(tuple(base[:axis] + [side] + base[axis + 1 :]))
-    return tuple(shapes)
-
-
-@st.composite
 def _cat_params(draw: Any, shapes: tuple[Shape, ...]) -> dict:
     ndim = len(shapes[0])
     differ = [a for a in range(ndim) if len({s[a] for s in shapes}) > 1]
     axis = differ[0] if differ else draw(st.integers(0, ndim - 1))
     return {"axis": draw(st.sampled_from([axis, axis - ndim]))}
-
-
-@st.composite
-def _matmul_shapes(draw: Any, broadcast: bool) -> tuple[Shape, ...]:
-    """1-D and 2-D operands, and batches (broadcast against each other when ``broadcast``)."""
-    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
-    if broadcast:
-        bx, by = draw(tst.broadcastable_shapes(2, 1, 2, max_side=3).filter(lambda b: b[0] != b[1]))
-        return draw(st.sampled_from([((*bx, n, k), (*by, k, m)), ((k,), (*by, k, m)), ((*bx, n, k), (k,))]))
-    batch = draw(tst.shapes(1, 2, max_side=3))
-    pairs = [((k,), (k,)), ((k,), (k, m)), ((n, k), (k,)), ((n, k), (k, m)), ((*batch, n, k), (*batch, k, m))]
-    return draw(st.sampled_from(pairs))
 
 
 @st.composite
@@ -289,6 +265,7 @@ def _gelu_ref(x: np.ndarray, approximate: str) -> np.ndarray:
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
+D = st.fixed_dictionaries
 ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 _TRANSPOSE = {
@@ -297,8 +274,12 @@ _TRANSPOSE = {
     "transpose": lambda x, a: x.transpose(*a) if isinstance(x, tg.Tensor) else np.swapaxes(x, *a),
     "default": lambda x, a: x.transpose() if isinstance(x, tg.Tensor) else np.swapaxes(x, -2, -1),
 }
-_TORCH_TRANSPOSE = {"T": lambda x, a: x.permute(*reversed(range(x.ndim))), "swapaxes": lambda x, a: x.swapaxes(*a),
-                    "transpose": lambda x, a: x.transpose(*a), "default": lambda x, a: x.transpose(-2, -1)}  # fmt: skip
+_TORCH_TRANSPOSE = {
+    "T": lambda x, a: x.permute(tuple(reversed(range(x.ndim)))),
+    "swapaxes": lambda x, a: x.swapaxes(*a),
+    "transpose": lambda x, a: x.transpose(*a),
+    "default": lambda x, a: x.transpose(-2, -1),
+}
 _scalar = st.sampled_from([-1.5, 0.5, 2.0])
 _ops = st.sampled_from(["+", "-", "*", "/"])
 _sides = st.sampled_from(["left", "right"])
@@ -325,7 +306,8 @@ def _extreme(name: str, cls: str) -> OpSpec:
     def fn(x: tg.Tensor, y: tg.Tensor, how: str) -> tg.Tensor:
         return getattr(x, name)(y) if how == "method" else getattr(tg, name)(x, y)
 
-    return OpSpec(name, fn, lambda x, y, how: getattr(np, name)(x, y), arity=2, distinct=True, broadcasts=True,
+    ref = lambda x, y, how: getattr(np, name)(x, y)
+    return OpSpec(name, fn, ref, arity=2, distinct=True, broadcasts=True,
                   covers=(cls, f"Tensor.{name}", f"tg.{name}"), kind="binary",
                   params=lambda s: st.fixed_dictionaries({"how": st.sampled_from(["method", "function"])}),
                   torch_fn=lambda x, y, how: getattr(_torch(), name)(x, y))  # fmt: skip
@@ -354,20 +336,20 @@ CORE_SPECS: list[OpSpec] = [
     OpSpec("scalar_arith", lambda x, op, side, c: ARITH[op](c, x) if side == "left" else ARITH[op](x, c),
            lambda x, op, side, c: ARITH[op](c, x) if side == "left" else ARITH[op](x, c), domain=POSITIVE,
            covers=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__"),
-           params=lambda s: st.fixed_dictionaries({"op": _ops, "side": _sides, "c": _scalar}),
+           params=lambda s: D({"op": _ops, "side": _sides, "c": _scalar}),
            torch_fn=lambda x, op, side, c: ARITH[op](c, x) if side == "left" else ARITH[op](x, c)),
     OpSpec("pow_scalar", lambda x, side, c: c**x if side == "left" else x**c,
            lambda x, side, c: c**x if side == "left" else x**c, domain=POSITIVE,
            covers=("Pow", "Tensor.__pow__", "Tensor.__rpow__"),
            params=lambda s: st.one_of(
-               st.fixed_dictionaries({"side": st.just("left"), "c": st.sampled_from([0.5, 2.0, math.e])}),
-               st.fixed_dictionaries({"side": st.just("right"), "c": st.sampled_from([0, 1, 2, 3, -1, 0.5, 2.5])})),
+               D({"side": st.just("left"), "c": st.sampled_from([0.5, 2.0, math.e])}),
+               D({"side": st.just("right"), "c": st.sampled_from([0, 1, 2, 3, -1, 0.5, 2.5])})),
            torch_fn=lambda x, side, c: c**x if side == "left" else x**c),
     _extreme("maximum", "Maximum"),
     _extreme("minimum", "Minimum"),
     OpSpec("where", lambda x, y, cond: tg.where(cond, x, y), lambda x, y, cond: np.where(cond, x, y), arity=2,
            covers=("Where", "tg.where"), broadcasts=True, kind="binary",
-           params=lambda s: st.fixed_dictionaries({"cond": tst.masks(np.broadcast_shapes(*s))}),
+           params=lambda s: D({"cond": tst.masks(np.broadcast_shapes(*s))}),
            torch_fn=lambda x, y, cond: _torch().where(_t(cond), x, y)),
     # ------------------------------------------------------------------------------- element-wise, unary
     OpSpec("neg", lambda x: -x, np.negative, covers=("Neg", "Tensor.__neg__"), kind="unary",
@@ -382,7 +364,7 @@ CORE_SPECS: list[OpSpec] = [
     _unary("erf", "erf", _erf),
     OpSpec("gelu", lambda x, approximate: x.gelu(approximate), _gelu_ref, kind="unary",
            covers=("GeluTanh", "GeluErf", "Tensor.gelu"),
-           params=lambda s: st.fixed_dictionaries({"approximate": st.sampled_from(["tanh", "none"])}),
+           params=lambda s: D({"approximate": st.sampled_from(["tanh", "none"])}),
            torch_fn=lambda x, approximate: _torch().nn.functional.gelu(x, approximate=approximate)),
     OpSpec("clip", lambda x, low, high: x.clip(low, high), lambda x, low, high: np.clip(x, low, high),
            avoid=(-1.0, 0.5, 1.0, 2.0), covers=("Clip", "Tensor.clip"),
@@ -392,14 +374,14 @@ CORE_SPECS: list[OpSpec] = [
     OpSpec("astype_float64", lambda x, how: x.double() if how == "double" else x.astype("float64"),
            lambda x, how: x.astype(np.float64), keeps_dtype=False,
            covers=("Cast", "Tensor.astype", "Tensor.double"),
-           params=lambda s: st.fixed_dictionaries({"how": st.sampled_from(["double", "astype"])}),
+           params=lambda s: D({"how": st.sampled_from(["double", "astype"])}),
            torch_fn=lambda x, how: x.double()),
     OpSpec("astype_float32", lambda x, how: x.float() if how == "float" else x.astype("float32"),
            lambda x, how: x.astype(np.float32), keeps_dtype=False, covers=("Cast", "Tensor.float"),
            first_order="rounds to float32: a float64 finite difference would measure the rounding "
            "(its backward is checked against float64 in the float32 column)",
            second_order="rounds to float32 (see first order)",
-           params=lambda s: st.fixed_dictionaries({"how": st.sampled_from(["float", "astype"])})),
+           params=lambda s: D({"how": st.sampled_from(["float", "astype"])})),
     OpSpec("to_device", lambda x: x.to(_other_device(x)), lambda x: x, covers=("ToDevice", "Tensor.to"),
            torch_fn=lambda x: x.to("cpu")),
     # ------------------------------------------------------------------------------------------ reductions
@@ -417,46 +399,49 @@ CORE_SPECS: list[OpSpec] = [
            lambda x, axis: np.log(_softmax_ref(x, axis)), min_dims=1, params=_axis_param,
            covers=("LogSoftmax", "Tensor.log_softmax"), torch_fn=lambda x, axis: x.log_softmax(axis)),
     # -------------------------------------------------------------------------------------------- matmul
-    OpSpec("matmul", operator.matmul, operator.matmul, arity=2, shapes=_matmul_shapes, broadcasts=True,
+    OpSpec("matmul", operator.matmul, operator.matmul, arity=2, shapes=tst.matmul_shapes, broadcasts=True,
            covers=("MatMul", "Tensor.__matmul__"), torch_fn=operator.matmul),
     OpSpec("rmatmul", lambda y, a: a.astype(y.dtype) @ y, lambda y, a: a @ y, params=_rmatmul_params,
-           shapes=lambda b: _matmul_shapes(False).map(lambda s: s[1:]),
+           shapes=lambda b: tst.matmul_shapes(False).map(lambda s: s[1:]),
            covers=("MatMul", "Tensor.__rmatmul__"), torch_fn=lambda y, a: _t(a) @ y),
     # ------------------------------------------------------------------------------------ shape, movement
     OpSpec("reshape", lambda x, shape, varargs: x.reshape(*shape) if varargs else x.reshape(shape),
            lambda x, shape, varargs: x.reshape(shape), covers=("Reshape", "Tensor.reshape"),
-           params=lambda s: st.fixed_dictionaries({"shape": tst.reshape_targets(s[0]), "varargs": st.booleans()}),
+           params=lambda s: D({"shape": tst.reshape_targets(s[0]), "varargs": st.booleans()}),
            torch_fn=lambda x, shape, varargs: x.reshape(shape)),
     OpSpec("flatten", lambda x, **p: x.flatten(**p), _flatten_ref, covers=("Tensor.flatten",),
            params=_flatten_params, torch_fn=lambda x, start=0, end=-1: x.reshape(-1) if x.ndim == 0
            else x.flatten(start, end)),  # fmt: skip
     OpSpec("permute", lambda x, axes, varargs: x.permute(*axes) if varargs else x.permute(axes),
            lambda x, axes, varargs: np.transpose(x, axes), covers=("Permute", "Tensor.permute"),
-           params=lambda s: st.fixed_dictionaries({"axes": tst.signed_permutations(len(s[0])),
+           params=lambda s: D({"axes": tst.signed_permutations(len(s[0])),
                                                    "varargs": st.booleans()}),
-           torch_fn=lambda x, axes, varargs: x.permute(*axes)),  # fmt: skip
-    OpSpec("transpose", lambda x, how, axes: _TRANSPOSE[how](x, axes), lambda x, how, axes: _TRANSPOSE[how](x, axes),
+           torch_fn=lambda x, axes, varargs: x.permute(tuple(axes))),  # fmt: skip
+    OpSpec("transpose", lambda x, how, axes: _TRANSPOSE[how](x, axes),
+           lambda x, how, axes: _TRANSPOSE[how](x, axes),
            covers=("Tensor.T", "Tensor.transpose", "Tensor.swapaxes"), params=_transpose_params,
            torch_fn=lambda x, how, axes: _TORCH_TRANSPOSE[how](x, axes)),
     OpSpec("expand", lambda x, shape, how: getattr(x, how)(*shape), _expand_ref,
            covers=("Expand", "Tensor.expand", "Tensor.broadcast_to"),
-           params=lambda s: st.fixed_dictionaries({"shape": tst.expand_targets(s[0]),
+           params=lambda s: D({"shape": tst.expand_targets(s[0]),
                                                    "how": st.sampled_from(["expand", "broadcast_to"])}),
-           torch_fn=lambda x, shape, how: x.expand(*shape)),  # fmt: skip
-    OpSpec("sum_to", lambda x, shape: x.sum_to(shape), _sum_to_ref, covers=("SumTo", "Expand", "Tensor.sum_to"),
-           params=lambda s: st.fixed_dictionaries({"shape": tst.sum_to_targets(s[0])})),
+           torch_fn=lambda x, shape, how: x.expand(tuple(shape))),  # fmt: skip
+    OpSpec("sum_to", lambda x, shape: x.sum_to(shape), _sum_to_ref,
+           covers=("SumTo", "Expand", "Tensor.sum_to"),
+           params=lambda s: D({"shape": tst.sum_to_targets(s[0])}),
+           torch_fn=lambda x, shape: x.sum_to_size(shape)),
     OpSpec("squeeze", lambda x, axis: x.squeeze(axis), lambda x, axis: np.squeeze(x, axis),
-           covers=("Tensor.squeeze",), params=lambda s: st.fixed_dictionaries({"axis": tst.squeeze_axes(s[0])}),
+           covers=("Tensor.squeeze",), params=lambda s: D({"axis": tst.squeeze_axes(s[0])}),
            torch_fn=lambda x, axis: x.squeeze() if axis is None else x.squeeze(axis)),
     OpSpec("unsqueeze", lambda x, axis: x.unsqueeze(axis), lambda x, axis: np.expand_dims(x, axis),
-           covers=("Tensor.unsqueeze",), params=lambda s: st.fixed_dictionaries({"axis": tst.signed_axis(len(s[0]), 1)}),
+           covers=("Tensor.unsqueeze",), params=lambda s: D({"axis": tst.signed_axis(len(s[0]), 1)}),
            torch_fn=lambda x, axis: x.unsqueeze(axis)),
     OpSpec("cat", lambda *xs, axis: tg.cat(xs, axis), lambda *xs, axis: np.concatenate(xs, axis), arity=3,
-           shapes=_join_shapes, params=_cat_params, covers=("Cat", "tg.cat"),
+           shapes=lambda b: tst.joinable_shapes(), params=_cat_params, covers=("Cat", "tg.cat"),
            torch_fn=lambda *xs, axis: _torch().cat(xs, axis)),
     OpSpec("stack", lambda *xs, axis: tg.stack(xs, axis), lambda *xs, axis: np.stack(xs, axis), arity=3,
-           shapes=lambda b: _join_shapes(b, stack=True), covers=("tg.stack",),
-           params=lambda s: st.fixed_dictionaries({"axis": tst.signed_axis(len(s[0]), 1)}),
+           shapes=lambda b: tst.joinable_shapes(stack=True), covers=("tg.stack",),
+           params=lambda s: D({"axis": tst.signed_axis(len(s[0]), 1)}),
            torch_fn=lambda *xs, axis: _torch().stack(xs, axis)),
     OpSpec("split", lambda x, sizes, axis: x.split(sizes, axis), _split_ref, min_dims=1, params=_split_params,
            covers=("Tensor.split",), torch_fn=lambda x, sizes, axis: _torch().split(x, sizes, axis)),
@@ -469,18 +454,18 @@ CORE_SPECS: list[OpSpec] = [
     # ------------------------------------------------------------------------------------------- indexing
     OpSpec("getitem", lambda x, index: x[_on(x, index)], lambda x, index: x[index],
            covers=("GetItem", "IndexAdd", "Tensor.__getitem__"),
-           params=lambda s: st.fixed_dictionaries({"index": tst.indices(s[0])}), torch_fn=_torch_getitem),
+           params=lambda s: D({"index": tst.indices(s[0])}), torch_fn=_torch_getitem),
     OpSpec("gather", lambda x, axis, index: x.gather(axis, tg.Tensor(index, device=x.device)),
            lambda x, axis, index: np.take_along_axis(x, index, axis), min_dims=1, params=_gather_params,
            covers=("Tensor.gather",), torch_fn=lambda x, axis, index: _torch().gather(x, axis, _t(index))),
     OpSpec("masked_fill", lambda x, mask, value: x.masked_fill(mask, value),
            lambda x, mask, value: np.where(mask, value, x), covers=("Tensor.masked_fill",),
-           params=lambda s: st.fixed_dictionaries({"mask": tst.masks(s[0]), "value": st.sampled_from([0.0, -2.5])}),
+           params=lambda s: D({"mask": tst.masks(s[0]), "value": st.sampled_from([0.0, -2.5])}),
            torch_fn=lambda x, mask, value: x.masked_fill(_t(mask), value)),
     OpSpec("tril", lambda x, k: x.tril(k), lambda x, k: np.tril(x, k), min_dims=2, covers=("Tensor.tril",),
-           params=lambda s: st.fixed_dictionaries({"k": st.integers(-2, 2)}), torch_fn=lambda x, k: x.tril(k)),
+           params=lambda s: D({"k": st.integers(-2, 2)}), torch_fn=lambda x, k: x.tril(k)),
     OpSpec("triu", lambda x, k: x.triu(k), lambda x, k: np.triu(x, k), min_dims=2, covers=("Tensor.triu",),
-           params=lambda s: st.fixed_dictionaries({"k": st.integers(-2, 2)}), torch_fn=lambda x, k: x.triu(k)),
+           params=lambda s: D({"k": st.integers(-2, 2)}), torch_fn=lambda x, k: x.triu(k)),
 ]
 
 NOT_DIFFERENTIABLE: frozenset[str] = frozenset(
@@ -491,7 +476,7 @@ NOT_DIFFERENTIABLE: frozenset[str] = frozenset(
     + [f"tg.{name}" for name in (
         "Function Generator Tensor arange bool_ cuda default_generator enable_grad eye float32 float64 full "
         "full_like grad int64 is_grad_enabled manual_seed no_grad one_hot ones ones_like rand rand_like "
-        "randint randn randn_like set_grad_enabled tensor zeros zeros_like").split()]
+        "randint randn randn_like set_grad_enabled tensor zeros zeros_like save load").split()]
     + list(getattr(registry_functional, "NN_NOT_DIFFERENTIABLE", ()))
 )
 # fmt: on

@@ -38,8 +38,12 @@ def _class_shapes(draw: Any, broadcast: bool) -> tuple:
 def _target_params(draw: Any, shapes: tuple) -> dict:
     """Targets of shape logits.shape[:-1] in [0, C), some ignored (never all of them)."""
     shape, classes = shapes[0][:-1], shapes[0][-1]
-    targets = np.asarray(draw(st.lists(st.integers(0, classes - 1), min_size=math.prod(shape), max_size=math.prod(shape))))
-    ignored = np.asarray(draw(st.lists(st.booleans(), min_size=targets.size, max_size=targets.size)), dtype=bool)
+    targets = np.asarray(
+        draw(st.lists(st.integers(0, classes - 1), min_size=math.prod(shape), max_size=math.prod(shape)))
+    )
+    ignored = np.asarray(
+        draw(st.lists(st.booleans(), min_size=targets.size, max_size=targets.size)), dtype=bool
+    )
     ignored[:1] = False
     targets = np.where(ignored, IGNORE, targets).astype(np.int64).reshape(shape)
     return {"targets": targets, "reduction": draw(REDUCTIONS)}
@@ -60,6 +64,20 @@ def _nll_ref(log_probs: np.ndarray, targets: np.ndarray, reduction: str) -> np.n
 def _log_softmax_ref(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def _along(fn: Any, x: np.ndarray, axis: int) -> np.ndarray:
+    """``fn`` (which works on the last axis) applied along ``axis``."""
+    return np.moveaxis(fn(np.moveaxis(x, axis, -1)), -1, axis)
+
+
+def _mse_ref(x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    squared = (x - y) ** 2
+    return (
+        squared
+        if reduction == "none"
+        else np.asarray(squared.sum() if reduction == "sum" else squared.mean())
+    )
 
 
 def _torch_class_loss(name: str, prepare: Any = None) -> Any:
@@ -97,7 +115,9 @@ def _linear_shapes(draw: Any, broadcast: bool) -> tuple:
 def _embedding_params(draw: Any, shapes: tuple) -> dict:
     rows = shapes[0][0]
     index_shape = draw(tst.shapes(0, 2, 1, 3))
-    values = draw(st.lists(st.integers(0, rows - 1), min_size=math.prod(index_shape), max_size=math.prod(index_shape)))
+    values = draw(
+        st.lists(st.integers(0, rows - 1), min_size=math.prod(index_shape), max_size=math.prod(index_shape))
+    )
     return {"indices": np.asarray(values, dtype=np.int64).reshape(index_shape)}
 
 
@@ -126,9 +146,14 @@ def _attention_ref(q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: bool)
 
 
 def _torch_attention(q: Any, k: Any, v: Any, is_causal: bool) -> Any:
-    if is_causal and q.shape[-2] != k.shape[-2]:
-        raise NotImplementedError("torch's is_causal aligns top-left; ours bottom-right (key/value caches)")
-    return _torch().nn.functional.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    """The formula in torch ops (torch's own fused kernel cannot be differentiated twice, and its
+    is_causal aligns the mask top-left where ours aligns it bottom-right for key/value caches)."""
+    torch = _torch()
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if is_causal:
+        t_q, t_k = scores.shape[-2:]
+        scores = scores.masked_fill(~torch.ones(t_q, t_k, dtype=torch.bool).tril(t_k - t_q), float("-inf"))
+    return scores.softmax(-1) @ v
 
 
 # --------------------------------------------------------------------------------------- recurrent scan
@@ -139,7 +164,13 @@ RECURRENT = {"rnn": (nn.RNN, 1), "lstm": (nn.LSTM, 4), "gru": (nn.GRU, 3)}
 def _recurrent_shapes(draw: Any, broadcast: bool) -> tuple:
     batch, steps, size, hidden = (draw(st.integers(1, 3)) for _ in range(4))
     gates = 4  # the LSTM's; the other kinds use the leading rows
-    return ((batch, steps, size), (gates * hidden, size), (gates * hidden, hidden), (gates * hidden,), (gates * hidden,))
+    return (
+        (batch, steps, size),
+        (gates * hidden, size),
+        (gates * hidden, hidden),
+        (gates * hidden,),
+        (gates * hidden,),
+    )
 
 
 def _recurrent_fn(x: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, kind: str) -> Any:
@@ -153,11 +184,25 @@ def _recurrent_fn(x: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, kind: str)
     return (outputs, *state) if isinstance(state, tuple) else (outputs, state)
 
 
+def _torch_recurrent(x: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, kind: str) -> Any:
+    """torch.nn.RNN/LSTM/GRU with the same weights (``torch.func.functional_call``)."""
+    torch = _torch()
+    hidden = w_hh.shape[1]
+    rows = RECURRENT[kind][1] * hidden
+    layer = getattr(torch.nn, kind.upper())(x.shape[-1], hidden, batch_first=True).double()
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    weights = dict(zip(names, (w_ih[:rows], w_hh[:rows], b_ih[:rows], b_hh[:rows]), strict=True))
+    outputs, state = torch.func.functional_call(layer, weights, (x,))
+    return (outputs, *state) if kind == "lstm" else (outputs, state)
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-a))
 
 
-def _recurrent_ref(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, kind: str):
+def _recurrent_ref(
+    x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, kind: str
+):
     """The PyTorch-documented equations, one time step at a time."""
     hidden = w_hh.shape[1]
     rows = RECURRENT[kind][1] * hidden
@@ -185,66 +230,144 @@ def _recurrent_ref(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.n
 def _specs() -> list:
     from .registry import OpSpec  # defined by the time registry.py reads NN_SPECS (see _LazySpecs)
 
-    torch_f = lambda: _torch().nn.functional  # noqa: E731
+    torch_f = lambda: _torch().nn.functional
     return [
-        OpSpec("cross_entropy", lambda z, targets, reduction: F.cross_entropy(z, targets, reduction=reduction),
-               lambda z, targets, reduction: _nll_ref(_log_softmax_ref(z), targets, reduction),
-               covers=("CrossEntropy", "functional.cross_entropy"), shapes=_class_shapes, params=_target_params,
-               torch_fn=_torch_class_loss("cross_entropy")),
-        OpSpec("cross_entropy_large_logits",
-               lambda z, targets, reduction: F.cross_entropy(z * 1e3, targets, reduction=reduction),
-               lambda z, targets, reduction: _nll_ref(_log_softmax_ref(z * 1e3), targets, reduction),
-               covers=("CrossEntropy",), shapes=_class_shapes, params=_target_params, distinct=True,
-               second_order="softmax of logits scaled by 1e3 saturates: second derivatives ~1e6 swamp the "
-               "finite differences (the unscaled cross_entropy spec checks them)",
-               torch_fn=lambda z, targets, reduction: _torch_class_loss("cross_entropy")(z * 1e3, targets, reduction)),
-        OpSpec("nll_loss", lambda lp, targets, reduction: F.nll_loss(lp, targets, reduction=reduction),
-               _nll_ref, covers=("functional.nll_loss",), shapes=_class_shapes, params=_target_params,
-               torch_fn=_torch_class_loss("nll_loss")),
-        OpSpec("mse_loss", F.mse_loss, lambda x, y, reduction: _reduce((x - y) ** 2, np.ones(1), reduction)
-               if reduction != "mean" else np.asarray(((x - y) ** 2).mean()), arity=2,
-               covers=("functional.mse_loss",), params=lambda s: st.fixed_dictionaries({"reduction": REDUCTIONS}),
-               torch_fn=lambda x, y, reduction: torch_f().mse_loss(x, y, reduction=reduction)),
-        OpSpec("layer_norm", lambda x, w, b, eps: F.layer_norm(x, x.shape[-1], w, b, eps), _layer_norm_ref,
-               arity=3, shapes=_layer_norm_shapes, distinct=True, covers=("LayerNorm", "functional.layer_norm"),
-               params=lambda s: st.fixed_dictionaries({"eps": st.sampled_from([1e-5, 0.1])}),
-               torch_fn=lambda x, w, b, eps: torch_f().layer_norm(x, x.shape[-1:], w, b, eps)),
-        OpSpec("linear", F.linear, lambda x, w, b: x @ w.T + b, arity=3, shapes=_linear_shapes,
-               covers=("functional.linear",), torch_fn=lambda x, w, b: torch_f().linear(x, w, b)),
-        OpSpec("embedding", lambda w, indices: F.embedding(indices, w), lambda w, indices: w[indices],
-               min_dims=2, max_dims=2, params=_embedding_params, covers=("functional.embedding",),
-               torch_fn=lambda w, indices: torch_f().embedding(_torch().as_tensor(indices), w)),
-        OpSpec("dropout", lambda x, p, seed: F.dropout(x, p, generator=tg.Generator(seed)), _dropout_ref,
-               covers=("functional.dropout",),
-               params=lambda s: st.fixed_dictionaries({"p": st.sampled_from([0.0, 0.25, 0.5]),
-                                                       "seed": st.integers(0, 100)}),
-               float32="its mask is drawn in the input's dtype, so float32 and float64 runs drop different elements"),
-        OpSpec("scaled_dot_product_attention",
-               lambda q, k, v, is_causal: F.scaled_dot_product_attention(q, k, v, is_causal=is_causal),
-               _attention_ref, arity=3, shapes=_attention_shapes,
-               params=lambda s: st.fixed_dictionaries({"is_causal": st.booleans()}),
-               covers=("functional.scaled_dot_product_attention",), torch_fn=_torch_attention),
-        OpSpec("recurrent_scan", _recurrent_fn, _recurrent_ref, arity=5, shapes=_recurrent_shapes, domain=(-1.0, 1.0),
-               covers=("RecurrentScan", "nn.RNN", "nn.LSTM", "nn.GRU"),
-               params=lambda s: st.fixed_dictionaries({"kind": st.sampled_from(sorted(RECURRENT))}),
-               second_order="the fused scan is first-order only (fused=False composes Tensor ops; "
-               "tests/test_recurrent.py checks its second derivatives)"),
-        *[OpSpec(f"functional.{name}", getattr(F, name), ref, covers=(f"functional.{name}",), kind="unary",
-                 avoid=avoid, torch_fn=lambda x, name=name: getattr(torch_f(), name)(x))
-          for name, ref, avoid in [
-              ("relu", lambda x: np.maximum(x, 0), (0.0,)),
-              ("tanh", np.tanh, ()),
-              ("sigmoid", _sigmoid, ()),
-              ("gelu", lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))), ()),
-          ]],
-        *[OpSpec(f"functional.{name}", lambda x, axis, name=name: getattr(F, name)(x, axis), ref, min_dims=1,
-                 covers=(f"functional.{name}",), params=lambda s: st.fixed_dictionaries({"axis": tst.signed_axis(len(s[0]))}),
-                 torch_fn=lambda x, axis, name=name: getattr(torch_f(), name)(x, axis))
-          for name, ref in [
-              ("softmax", lambda x, axis: np.exp(x - x.max(axis, keepdims=True))
-               / np.exp(x - x.max(axis, keepdims=True)).sum(axis, keepdims=True)),
-              ("log_softmax", lambda x, axis: np.moveaxis(_log_softmax_ref(np.moveaxis(x, axis, -1)), -1, axis)),
-          ]],
+        OpSpec(
+            "cross_entropy",
+            lambda z, targets, reduction: F.cross_entropy(z, targets, reduction=reduction),
+            lambda z, targets, reduction: _nll_ref(_log_softmax_ref(z), targets, reduction),
+            covers=("CrossEntropy", "functional.cross_entropy"),
+            shapes=_class_shapes,
+            params=_target_params,
+            torch_fn=_torch_class_loss("cross_entropy"),
+        ),
+        OpSpec(
+            "cross_entropy_large_logits",
+            lambda z, targets, reduction: F.cross_entropy(z * 1e3, targets, reduction=reduction),
+            lambda z, targets, reduction: _nll_ref(_log_softmax_ref(z * 1e3), targets, reduction),
+            covers=("CrossEntropy",),
+            shapes=_class_shapes,
+            params=_target_params,
+            distinct=True,
+            second_order="softmax of logits scaled by 1e3 saturates: second derivatives ~1e6 swamp the "
+            "finite differences (the unscaled cross_entropy spec checks them)",
+            torch_fn=lambda z, targets, reduction: _torch_class_loss("cross_entropy")(
+                z * 1e3, targets, reduction
+            ),
+        ),
+        OpSpec(
+            "nll_loss",
+            lambda lp, targets, reduction: F.nll_loss(lp, targets, reduction=reduction),
+            _nll_ref,
+            covers=("functional.nll_loss",),
+            shapes=_class_shapes,
+            params=_target_params,
+            torch_fn=_torch_class_loss("nll_loss"),
+        ),
+        OpSpec(
+            "mse_loss",
+            F.mse_loss,
+            _mse_ref,
+            arity=2,
+            covers=("functional.mse_loss",),
+            params=lambda s: st.fixed_dictionaries({"reduction": REDUCTIONS}),
+            torch_fn=lambda x, y, reduction: torch_f().mse_loss(x, y, reduction=reduction),
+        ),
+        OpSpec(
+            "layer_norm",
+            lambda x, w, b, eps: F.layer_norm(x, x.shape[-1], w, b, eps),
+            _layer_norm_ref,
+            arity=3,
+            shapes=_layer_norm_shapes,
+            distinct=True,
+            covers=("LayerNorm", "functional.layer_norm"),
+            params=lambda s: st.fixed_dictionaries({"eps": st.sampled_from([1e-5, 0.1])}),
+            torch_fn=lambda x, w, b, eps: torch_f().layer_norm(x, x.shape[-1:], w, b, eps),
+        ),
+        OpSpec(
+            "linear",
+            F.linear,
+            lambda x, w, b: x @ w.T + b,
+            arity=3,
+            shapes=_linear_shapes,
+            covers=("functional.linear",),
+            torch_fn=lambda x, w, b: torch_f().linear(x, w, b),
+        ),
+        OpSpec(
+            "embedding",
+            lambda w, indices: F.embedding(indices, w),
+            lambda w, indices: w[indices],
+            min_dims=2,
+            max_dims=2,
+            params=_embedding_params,
+            covers=("functional.embedding",),
+            torch_fn=lambda w, indices: torch_f().embedding(_torch().as_tensor(indices), w),
+        ),
+        OpSpec(
+            "dropout",
+            lambda x, p, seed: F.dropout(x, p, generator=tg.Generator(seed)),
+            _dropout_ref,
+            covers=("functional.dropout",),
+            params=lambda s: st.fixed_dictionaries(
+                {"p": st.sampled_from([0.0, 0.25, 0.5]), "seed": st.integers(0, 100)}
+            ),
+            float32="the mask is drawn in the input's dtype: float32 and float64 drop different elements",
+        ),
+        OpSpec(
+            "scaled_dot_product_attention",
+            lambda q, k, v, is_causal: F.scaled_dot_product_attention(q, k, v, is_causal=is_causal),
+            _attention_ref,
+            arity=3,
+            shapes=_attention_shapes,
+            params=lambda s: st.fixed_dictionaries({"is_causal": st.booleans()}),
+            covers=("functional.scaled_dot_product_attention",),
+            torch_fn=_torch_attention,
+        ),
+        OpSpec(
+            "recurrent_scan",
+            _recurrent_fn,
+            _recurrent_ref,
+            arity=5,
+            shapes=_recurrent_shapes,
+            domain=(-1.0, 1.0),
+            covers=("RecurrentScan", "nn.RNN", "nn.LSTM", "nn.GRU"),
+            torch_fn=_torch_recurrent,
+            params=lambda s: st.fixed_dictionaries({"kind": st.sampled_from(sorted(RECURRENT))}),
+            second_order="the fused scan is first-order only (fused=False composes Tensor ops; "
+            "tests/test_recurrent.py checks its second derivatives)",
+        ),
+        *[
+            OpSpec(
+                f"functional.{name}",
+                getattr(F, name),
+                ref,
+                covers=(f"functional.{name}",),
+                kind="unary",
+                avoid=avoid,
+                torch_fn=lambda x, name=name: getattr(torch_f(), name)(x),
+            )
+            for name, ref, avoid in [
+                ("relu", lambda x: np.maximum(x, 0), (0.0,)),
+                ("tanh", np.tanh, ()),
+                ("sigmoid", _sigmoid, ()),
+                ("gelu", lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))), ()),
+            ]
+        ],
+        *[
+            OpSpec(
+                f"functional.{name}",
+                lambda x, axis, name=name: getattr(F, name)(x, axis),
+                ref,
+                min_dims=1,
+                covers=(f"functional.{name}",),
+                params=lambda s: st.fixed_dictionaries({"axis": tst.signed_axis(len(s[0]))}),
+                torch_fn=lambda x, axis, name=name: getattr(torch_f(), name)(x, axis),
+            )
+            for name, ref in [
+                ("softmax", lambda x, axis: np.exp(_along(_log_softmax_ref, x, axis))),
+                ("log_softmax", lambda x, axis: _along(_log_softmax_ref, x, axis)),
+            ]
+        ],
     ]
 
 

@@ -60,7 +60,9 @@ def vjp(spec: OpSpec, tensors: list[tg.Tensor], case: Case, seed: int = 0) -> li
 def check_forward(spec: OpSpec, case: Case, device: str = "cpu") -> None:
     outputs = call(spec, case.tensors(device), case)
     expected = _tuple(spec.ref(*case.arrays, **case.params))
-    assert len(outputs) == len(expected), f"{spec.name}: {len(outputs)} outputs, reference has {len(expected)}"
+    assert len(outputs) == len(expected), (
+        f"{spec.name}: {len(outputs)} outputs, reference has {len(expected)}"
+    )
     for y, r in zip(outputs, expected, strict=True):
         assert y.shape == np.shape(r), f"{spec.name}: output shape {y.shape}, reference {np.shape(r)}"
         np.testing.assert_allclose(y.numpy(), r, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=spec.name)
@@ -82,9 +84,8 @@ def check_contract(spec: OpSpec, case: Case, device: str = "cpu") -> None:
     for y in call(spec, tensors, case):
         assert not spec.keeps_dtype or y.dtype == tensors[0].dtype, f"{spec.name}: output dtype {y.dtype}"
     for g, x in zip(vjp(spec, tensors, case), tensors, strict=True):
-        assert (g.shape, g.dtype, g.device) == (x.shape, x.dtype, x.device), (
-            f"{spec.name}: gradient {g.shape} {g.dtype} on {g.device} for input {x.shape} {x.dtype} on {x.device}"
-        )
+        got, expected = (g.shape, g.dtype, g.device), (x.shape, x.dtype, x.device)
+        assert got == expected, f"{spec.name}: gradient (shape, dtype, device) {got}, input {expected}"
     for x, before in zip(tensors, inputs_before, strict=True):
         np.testing.assert_array_equal(x.numpy(), before, err_msg=f"{spec.name} modified its input")
     for key, before in params_before.items():
@@ -94,7 +95,10 @@ def check_contract(spec: OpSpec, case: Case, device: str = "cpu") -> None:
 def check_float32(spec: OpSpec, case: Case, device: str = "cpu") -> None:
     """The op on float32 values vs the same values in float64; no silent upcast of outputs or grads."""
     arrays32 = tuple(a.astype(np.float32) for a in case.arrays)
-    case32, case64 = Case(arrays32, case.params), Case(tuple(a.astype(np.float64) for a in arrays32), case.params)
+    case32, case64 = (
+        Case(arrays32, case.params),
+        Case(tuple(a.astype(np.float64) for a in arrays32), case.params),
+    )
     x32, x64 = case32.tensors(device), case64.tensors(device)
     for y32, y64 in zip(call(spec, x32, case32), call(spec, x64, case64), strict=True):
         assert not spec.keeps_dtype or y32.dtype == np.float32, f"{spec.name}: float32 in, {y32.dtype} out"
@@ -132,7 +136,7 @@ COLUMNS: dict[str, tuple[Check, bool, str | None]] = {
 
 
 def run_check(check: Check, spec: OpSpec, examples: int, device: str, broadcast: bool, seed: int = 0):
-    """(passed, examples run, first line of the failure) for ``examples`` hypothesis draws."""
+    """(passed, examples run, the start of the failure message) for ``examples`` hypothesis draws."""
     count = 0
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True, print_blob=False,
@@ -145,9 +149,9 @@ def run_check(check: Check, spec: OpSpec, examples: int, device: str, broadcast:
 
     try:
         run()
-    except Exception as error:  # noqa: BLE001  (any failure is a FAIL cell, reported below the table)
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        return False, count, f"{type(error).__name__}: {' / '.join(lines[:3])}"
+    except Exception as error:  # any failure is a FAIL cell, reported below the table
+        lines = str(error).strip().splitlines()[:8]  # the report, without hypothesis' reproduction notes
+        return False, count, "\n".join([type(error).__name__ + ":", *("    " + line for line in lines)])
     return True, count, ""
 
 
@@ -161,12 +165,17 @@ def _reason(spec: OpSpec, field: str | None) -> str | None:
     return None if value is True else str(value)
 
 
-def report(examples: int = 10, device: str = "cpu", names: list[str] | None = None, out: Any = sys.stdout) -> int:
+def report(
+    examples: int = 25, device: str = "cpu", names: list[str] | None = None, out: Any = sys.stdout
+) -> int:
     """Print the table; return the number of FAIL cells."""
     specs = [s for s in SPECS if names is None or s.name in names]
     cuda = tg.cuda.is_available()
     header = ["op", *COLUMNS, "cpu", "cuda", "examples"]
-    widths = [max(len(s.name) for s in specs + [OpSpec("op", abs, abs)]), *[max(len(h), 4) for h in header[1:]]]
+    widths = [
+        max(len(s.name) for s in specs + [OpSpec("op", abs, abs)]),
+        *[max(len(h), 4) for h in header[1:]],
+    ]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), file=out)
     failures, notes, start = [], {}, time.perf_counter()
     for spec in specs:
@@ -210,8 +219,10 @@ def report(examples: int = 10, device: str = "cpu", names: list[str] | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_lm.testing.report", description=__doc__.split("\n")[0])
-    parser.add_argument("--examples", type=int, default=10, help="hypothesis examples per check (default 10)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tinygrad_lm.testing.report", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--examples", type=int, default=25, help="hypothesis examples per check (default 25)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the columns run")
     parser.add_argument("--ops", default=None, help="comma-separated op names (default: all)")
     args = parser.parse_args(argv)

@@ -36,12 +36,14 @@ __all__ = [
     "axes",
     "broadcastable_shapes",
     "broadcastable_tensors",
+    "expand_targets",
     "float_arrays",
     "indices",
+    "joinable_shapes",
     "keepdims",
     "masks",
+    "matmul_shapes",
     "reshape_targets",
-    "expand_targets",
     "shapes",
     "signed_axis",
     "signed_permutations",
@@ -67,6 +69,30 @@ def broadcastable_shapes(
     ).map(lambda drawn: tuple(drawn.input_shapes))
 
 
+@st.composite
+def joinable_shapes(draw: Any, stack: bool = False, max_count: int = 3) -> tuple[Shape, ...]:
+    """1..max_count shapes equal except along one axis (for ``cat``), or all equal (``stack``)."""
+    base = list(draw(shapes(1, 3, 1, 3)))
+    axis = draw(st.integers(0, len(base) - 1))
+    drawn = []
+    for _ in range(draw(st.integers(1, max_count))):
+        side = base[axis] if stack else draw(st.integers(1, 3))
+        drawn.append(tuple(base[:axis] + [side] + base[axis + 1 :]))
+    return tuple(drawn)
+
+
+@st.composite
+def matmul_shapes(draw: Any, broadcast: bool = False) -> tuple[Shape, Shape]:
+    """Operand shapes for ``x @ y``: 1-D and 2-D, batched; batch dims broadcast if ``broadcast``."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    if broadcast:
+        bx, by = draw(broadcastable_shapes(2, 1, 2, max_side=3).filter(lambda b: b[0] != b[1]))
+        return draw(st.sampled_from([((*bx, n, k), (*by, k, m)), ((k,), (*by, k, m)), ((*bx, n, k), (k,))]))
+    batch = draw(shapes(1, 2, max_side=3))
+    pairs = [((k,), (k,)), ((k,), (k, m)), ((n, k), (k,)), ((n, k), (k, m)), ((*batch, n, k), (*batch, k, m))]
+    return draw(st.sampled_from(pairs))
+
+
 def _push_away(values: np.ndarray, avoid: Sequence[float], margin: float) -> np.ndarray:
     """Move every value closer than ``margin`` to an avoided point out to point +- margin."""
     for point in avoid:
@@ -85,7 +111,10 @@ def float_arrays(
     distinct: bool = False,
     margin: float = MARGIN,
 ) -> tuple[np.ndarray, ...]:
-    """One NumPy array per shape, with values in its domain (one pair for all, or one pair each)."""
+    """One NumPy array per shape, with values in its domain (one pair for all, or one pair each).
+
+    With ``distinct`` all values are drawn jointly from the first domain.
+    """
     dtype = np.dtype(dtype)
     if len(domains) == 2 and not isinstance(domains[0], Sequence):
         domains = [domains] * len(shapes)
@@ -163,12 +192,15 @@ def broadcastable_tensors(
     domain: Domain | Sequence[Domain] = DEFAULT_DOMAIN,
     avoid: Sequence[float] = (),
     distinct: bool = False,
-    min_dims: int = 0,
+    min_dims: int = 1,
     max_dims: int = 4,
     max_side: int = 5,
     device: str | None = None,
 ) -> tuple[Tensor, ...]:
-    """``n`` float tensors (requiring grad) of mutually broadcastable shapes; ``distinct`` spans all."""
+    """``n`` float tensors (requiring grad) of mutually broadcastable shapes; ``distinct`` spans all.
+
+    At least one dimension by default (``min_dims=1``), so functions reducing ``axis=-1`` apply.
+    """
     drawn = draw(broadcastable_shapes(n, min_dims=min_dims, max_dims=max_dims, max_side=max_side))
     arrays = draw(float_arrays(drawn, dtype, domain, avoid, distinct))
     return tuple(Tensor(a, dtype=a.dtype, device=device, requires_grad=True) for a in arrays)
