@@ -101,21 +101,23 @@ def test_token_budget_stops_the_run():
     assert state.tokens == 120 and state.step == 10
 
 
-def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("make_model", [tiny_gpt, tiny_lstm], ids=["gpt", "lstm"])
+def test_resume_from_a_checkpoint_is_bit_identical(tmp_path, make_model):
+    """Also mid-stream for the LSTM: its hidden state and the stream position are in the checkpoint."""
     train_ids, val_ids = ids_of(400), ids_of(40, seed=3)
     config = TrainConfig(batch_size=3, max_steps=12, warmup_steps=3, eval_points=3, learning_rate=1e-2)
 
-    straight = Trainer(tiny_gpt(), train_ids, val_ids, config)
+    straight = Trainer(make_model(), train_ids, val_ids, config)
     losses_straight = []
     straight.run(on_step=lambda s, loss: losses_straight.append(loss))
 
-    first = Trainer(tiny_gpt(), train_ids, val_ids, config)
+    first = Trainer(make_model(), train_ids, val_ids, config)
     losses_resumed = []
     first.run(on_step=lambda s, loss: losses_resumed.append(loss), pause_at=6)
     first.save(str(tmp_path / "ckpt.npz"))
 
     tg.manual_seed(123)  # a different global state must not matter
-    second = Trainer(GPT(first.model.config).double(), train_ids, val_ids, config)
+    second = Trainer(type(first.model)(first.model.config).double(), train_ids, val_ids, config)
     second.resume(str(tmp_path / "ckpt.npz"))
     second.run(on_step=lambda s, loss: losses_resumed.append(loss))
     assert losses_resumed == losses_straight

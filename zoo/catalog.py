@@ -16,7 +16,6 @@ tokenizer's characters and the dataset, which is what ``sample`` and ``eval`` ne
 
 from __future__ import annotations
 
-import os
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -218,17 +217,10 @@ def checkpoint_info(name: str, config: Any, tokenizer: CharTokenizer, data: dict
 def save_checkpoint(model_or_trainer: Any, path: str | Path, info: dict) -> None:
     """Write ``path`` atomically: the trainer's full state (``Trainer.save``, for bit-exact resuming)
     or the n-gram's counts, plus ``info`` under ``"zoo"``."""
-    path = Path(path)
     if isinstance(model_or_trainer, Trainer):
-        staging = path.with_name(f".{path.name}.{os.getpid()}.staging")
-        try:
-            model_or_trainer.save(str(staging))
-            checkpoint = tg.load(staging)
-        finally:
-            staging.unlink(missing_ok=True)
+        model_or_trainer.save(str(path), zoo=info)
     else:
-        checkpoint = {"ngram": model_or_trainer.state_dict()}
-    tg.save({**checkpoint, "zoo": info}, path)
+        tg.save({"ngram": model_or_trainer.state_dict(), "zoo": info}, path)
 
 
 class Checkpoint(NamedTuple):

@@ -123,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
     return _train(args, trainer, path, data, info)
 
 
-def _train(args: argparse.Namespace, trainer: compare.CurveTrainer, path: Path, data, info: dict) -> int:
+def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data, info: dict) -> int:
     """Train with a line and a checkpoint per curve point; stop early at ``--pause-at``."""
 
     def on_curve_point(t: Trainer) -> None:
@@ -188,17 +188,13 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
     settings = {**saved, "device": device}
     if budget is not None:  # the learning-rate schedule follows the new budget from here on
         settings.update({k: v for k, v in budget.limits(1).items() if k != "warmup_steps"})
-    trainer = compare.CurveTrainer(model, data.train_ids, data.val_ids, TrainConfig(**settings))
+    trainer = Trainer(model, data.train_ids, data.val_ids, TrainConfig(**settings))
     trainer.resume(str(path))
     _say(f"resuming from {path} at step {trainer.state.step:,}")
     return trainer, data, info
 
 
 def _checkpoint(trainer: Trainer, path: Path, info: dict) -> None:
-    """Save the trainer. ``Trainer.save`` stores no hidden state, so a recurrent model's training
-    streams restart here (a new pass at a random offset), in a straight run as in a resumed one."""
-    if trainer.model.recurrent:
-        trainer._stream = trainer._hidden = None
     catalog.save_checkpoint(trainer, path, info)
 
 
@@ -330,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train one model with checkpoints (or fit the n-gram)",
         "Train one model, printing a line per point of the validation curve and writing "
         "OUT/checkpoint.npz at each; --resume continues bit for bit where the checkpoint left off "
-        "(for recurrent models, from a fresh pass over the training streams).",
+        "(recurrent models included: their hidden state and stream position are saved).",
         (*data, "--val-tokens", "--no-progress"),
     )
     p.add_argument("--model", choices=list(catalog.CATALOG), help="the model (required unless --resume)")

@@ -216,26 +216,13 @@ def fit_ngram(
     return model, result
 
 
-class CurveTrainer(Trainer):
-    """``Trainer`` that calls ``on_curve_point(self)`` after each point of the validation curve."""
-
-    def __init__(self, *args: Any, on_curve_point: Callable[[Trainer], None] | None = None, **kw: Any):
-        super().__init__(*args, **kw)
-        self.on_curve_point = on_curve_point
-
-    def record(self, train_loss: float) -> None:
-        super().record(train_loss)
-        if self.on_curve_point is not None:
-            self.on_curve_point(self)
-
-
 def make_trainer(
     name: str, model: Any, data: Dataset, budget: Budget, overrides: dict, **hooks: Any
-) -> CurveTrainer:
+) -> Trainer:
     """Model ``name``'s ``Trainer``: the catalog's training settings, then ``budget``, then ``overrides``."""
     tokens_per_step = train_config(name, **overrides).batch_size * model.context_length
     settings = train_config(name, **{**budget.limits(tokens_per_step), **overrides})
-    return CurveTrainer(model, data.train_ids, data.val_ids, settings, **hooks)
+    return Trainer(model, data.train_ids, data.val_ids, settings, **hooks)
 
 
 def train_neural(trainer: Trainer, name: str, budget: Budget, progress: bool, pause_at: int | None = None):

@@ -13,6 +13,7 @@ losses, also across a checkpoint and ``resume``); a wall-clock budget depends on
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -77,14 +78,23 @@ def parameter_groups(model: tg.nn.Module, weight_decay: float) -> list[dict]:
 class Trainer:
     """Holds the model, optimizer, data stream and generator, so a run can be checkpointed and resumed."""
 
-    def __init__(self, model: Any, train_ids: np.ndarray, val_ids: np.ndarray, config: TrainConfig) -> None:
-        self.model, self.config = model, config
+    def __init__(
+        self,
+        model: Any,
+        train_ids: np.ndarray,
+        val_ids: np.ndarray,
+        config: TrainConfig,
+        on_curve_point: Callable[[Trainer], None] | None = None,
+    ) -> None:
+        self.model, self.config, self.on_curve_point = model, config, on_curve_point
         self.train_ids, self.val_ids = np.asarray(train_ids), np.asarray(val_ids)
         self.generator = tg.Generator(config.seed)
         groups = [g for g in parameter_groups(model, config.weight_decay) if g["params"]]
         self.optimizer = optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2))
         self.state = TrainState()
+        # recurrent models read contiguous streams: where this pass started, how many windows are read
         self._stream: Iterator | None = None
+        self._stream_offset, self._stream_windows = 0, 0
         self._hidden: Any = None
 
     # ----------------------------------------------------------------------------- data
@@ -98,13 +108,18 @@ class Trainer:
         batch = next(self._stream, None) if self._stream is not None else None
         if batch is None:  # a new pass over the streams, starting at a random offset
             offset = int(self.generator.integers(0, model.context_length, (), np.int64, "cpu"))
-            ids = self.train_ids[offset:]
-            self._stream, self._hidden = (
-                stream_windows(ids, c.batch_size, model.context_length, c.device),
-                None,
-            )
+            self._open_streams(offset, 0)
+            self._hidden = None
             batch = next(self._stream)
+        self._stream_windows += 1
         return tg.Tensor._from_array(batch[0]), tg.Tensor._from_array(batch[1])
+
+    def _open_streams(self, offset: int, windows_read: int) -> None:
+        """The truncated-BPTT windows of a pass starting at ``offset``, less the first ``windows_read``."""
+        c = self.config
+        streams = stream_windows(self.train_ids[offset:], c.batch_size, self.model.context_length, c.device)
+        self._stream = itertools.islice(streams, windows_read, None)
+        self._stream_offset, self._stream_windows = offset, windows_read
 
     # ----------------------------------------------------------------------------- steps
     def progress(self) -> float:
@@ -161,6 +176,8 @@ class Trainer:
                 on_step(s, loss)
             if self._curve_point_due():
                 self.record(loss)
+                if self.on_curve_point is not None:
+                    self.on_curve_point(self)
         if not self.budget_left() and (not s.curve or s.curve[-1]["step"] != s.step):
             self.record(float("nan"))
         return s
@@ -180,12 +197,8 @@ class Trainer:
         self.model.train()
 
     # ----------------------------------------------------------------------------- checkpoints
-    def save(self, path: str) -> None:
-        """Everything needed to continue bit for bit; written atomically."""
-        if self.model.recurrent and self._hidden is not None:
-            raise RuntimeError(
-                "checkpoint a recurrent run at a stream boundary (its hidden state is not saved)"
-            )
+    def save(self, path: str, **extra: Any) -> None:
+        """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic."""
         save(
             {
                 "model": self.model.state_dict(),
@@ -195,13 +208,26 @@ class Trainer:
                 "generator": self.generator.get_state(),
                 "train_config": asdict(self.config),
                 "state": asdict(self.state),
+                "streams": {
+                    "open": self._stream is not None,
+                    "offset": self._stream_offset,
+                    "windows_read": self._stream_windows,
+                    "hidden": self._hidden,
+                },
+                **extra,
             },
             path,
         )
 
-    def resume(self, path: str) -> None:
+    def resume(self, path: str) -> dict:
+        """Restore a ``save``d run (returns the whole checkpoint, for the caller's ``extra`` entries)."""
         checkpoint = load(path, map_location=self.config.device)
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.generator.set_state(checkpoint["generator"])
         self.state = TrainState(**checkpoint["state"])
+        streams = checkpoint["streams"]
+        if streams["open"]:
+            self._open_streams(streams["offset"], streams["windows_read"])
+            self._hidden = streams["hidden"]
+        return checkpoint
