@@ -24,17 +24,11 @@ import tinygrad_lm as tg
 CHAIN = 300
 
 
-def ours_chain():
-    x = tg.tensor(numpy.ones(4, dtype=numpy.float32), requires_grad=True)
-    y = x
-    for _ in range(CHAIN // 3):
-        y = (y * 1.0001 + 0.5).tanh()
-    y.sum().backward()
+def chain(lib):
+    """A chain of element-wise ops on 4 elements, forward + backward; ``lib`` is tinygrad_lm or torch."""
 
-
-def torch_chain(torch):
     def run():
-        x = torch.ones(4, requires_grad=True)
+        x = lib.ones(4, requires_grad=True)
         y = x
         for _ in range(CHAIN // 3):
             y = (y * 1.0001 + 0.5).tanh()
@@ -51,27 +45,10 @@ def mlp_weights(width: int, layers: int = 3):
     return ws, bs
 
 
-def ours_mlp(x, target, ws, bs):
-    params = [tg.tensor(a, requires_grad=True) for a in ws + bs]
-    xt, tt = tg.tensor(x), tg.tensor(target)
-
-    def step():
-        h = xt
-        for i in range(3):
-            h = h @ params[i] + params[3 + i]
-            if i < 2:
-                h = h.relu()
-        loss = ((h - tt) ** 2).mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-
-    return step
-
-
-def torch_mlp(torch, x, target, ws, bs):
-    params = [torch.tensor(a, requires_grad=True) for a in ws + bs]
-    xt, tt = torch.tensor(x), torch.tensor(target)
+def mlp(lib, x, target, ws, bs):
+    """One forward + backward of the 3-layer MLP in ``lib`` (tinygrad_lm or torch: the same calls)."""
+    params = [lib.tensor(a, requires_grad=True) for a in ws + bs]
+    xt, tt = lib.tensor(x), lib.tensor(target)
 
     def step():
         h = xt
@@ -95,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     torch = try_torch()
 
-    overhead = alternate(ours_chain, torch_chain(torch) if torch else None, args.rounds)
+    overhead = alternate(chain(tg), chain(torch) if torch else None, args.rounds)
     per_op = {"ours_us": overhead["ours_ms"] * 1e3 / CHAIN}
     if torch:
         per_op.update(torch_us=overhead["torch_ms"] * 1e3 / CHAIN, ratio=overhead["ratio"])
@@ -104,14 +81,13 @@ def main() -> None:
     x = rng.standard_normal((args.batch, args.width)).astype(numpy.float32)
     target = rng.standard_normal((args.batch, args.width)).astype(numpy.float32)
     ws, bs = mlp_weights(args.width)
-    mlp = alternate(
-        ours_mlp(x, target, ws, bs), torch_mlp(torch, x, target, ws, bs) if torch else None, args.rounds
-    )
+    reference = mlp(torch, x, target, ws, bs) if torch else None
+    step = alternate(mlp(tg, x, target, ws, bs), reference, args.rounds)
     emit(
         {
             "benchmark": "engine",
             "per_op_overhead": per_op,
-            "mlp_step": {"batch": args.batch, "width": args.width, **mlp},
+            "mlp_step": {"batch": args.batch, "width": args.width, **step},
             "rounds": args.rounds,
             **environment(torch),
         }
