@@ -15,21 +15,18 @@ repeat, and the median of the per-repeat ratios ours / torch. float32 throughout
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
+import pathlib
 import sys
-import time
 from collections.abc import Callable
 
-import numpy as np
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from common import alternate, emit, environment
 
 import tinygrad_lm as tg
 from tinygrad_lm import nn
 
 LSTM_SHAPE = {"batch": 32, "steps": 64, "input": 64, "hidden": 256}
 BLOCK_SHAPE = {"batch": 12, "steps": 64, "d_model": 128, "n_heads": 4}
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Block(nn.Module):
@@ -120,45 +117,6 @@ def torch_block(torch) -> Callable[[], None]:
     return step
 
 
-def seconds(step: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
-def compare(ours: Callable[[], None], theirs: Callable[[], None] | None, repeats: int, warmup: int) -> dict:
-    """Median times, alternating the implementations, and the median of per-repeat ratios."""
-    for _ in range(warmup):
-        ours()
-        if theirs is not None:
-            theirs()
-    ours_times, torch_times = [], []
-    for _ in range(repeats):
-        ours_times.append(seconds(ours))
-        if theirs is not None:
-            torch_times.append(seconds(theirs))
-    result = {"tinygrad_lm_s": statistics.median(ours_times)}
-    if theirs is not None:
-        result["torch_s"] = statistics.median(torch_times)
-        result["ratio_median"] = statistics.median(
-            a / b for a, b in zip(ours_times, torch_times, strict=True)
-        )
-    return result
-
-
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        return "; ".join(
-            f"{i['internal_api']} {i['version']} threads={i['num_threads']}" for i in threadpool_info()
-        )
-    except ImportError:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
-        return f"{blas['name']} {blas.get('version', '')} (threadpoolctl not installed: thread count unknown)"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -171,22 +129,24 @@ def main() -> None:
         torch.manual_seed(0)
     except ImportError:
         torch = None
-    report = {
-        "command": "python benchmarks/bench_layers.py " + " ".join(sys.argv[1:]),
-        "dtype": "float32",
-        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
-        "cpu_count": os.cpu_count(),
-        "thread_env": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
-        "numpy_blas": blas_info(),
-        "torch_threads": torch.get_num_threads() if torch else None,
-        "torch_version": torch.__version__ if torch else None,
-        "lstm": {"shape": LSTM_SHAPE, "target_ratio": 2.0},
-        "block": {"shape": BLOCK_SHAPE, "target_ratio": 1.2},
-    }
-    report["lstm"] |= compare(ours_lstm(), torch_lstm(torch) if torch else None, args.repeats, args.warmup)
-    report["block"] |= compare(ours_block(), torch_block(torch) if torch else None, args.repeats, args.warmup)
-    report["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    print(json.dumps(report))
+    reference = (torch_lstm(torch), torch_block(torch)) if torch else (None, None)
+    emit(
+        {
+            "benchmark": "layers",
+            "dtype": "float32",
+            "lstm": {
+                **LSTM_SHAPE,
+                "target_ratio": 2.0,
+                **alternate(ours_lstm(), reference[0], args.repeats, args.warmup),
+            },
+            "block": {
+                **BLOCK_SHAPE,
+                "target_ratio": 1.2,
+                **alternate(ours_block(), reference[1], args.repeats, args.warmup),
+            },
+            **environment(torch),
+        }
+    )
 
 
 if __name__ == "__main__":

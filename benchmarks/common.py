@@ -54,21 +54,36 @@ def try_torch():
     return torch
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def blas_name() -> str:
+    """NumPy's BLAS, with its thread count when threadpoolctl is installed."""
     try:
-        config = numpy.show_config(mode="dicts")
-        return config["Build Dependencies"]["blas"]["name"]
+        from threadpoolctl import threadpool_info
+
+        return "; ".join(
+            f"{i['internal_api']} {i['version']} threads={i['num_threads']}" for i in threadpool_info()
+        )
+    except ImportError:
+        pass
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
     except Exception:
         return "unknown"
 
 
 def environment(torch=None) -> dict:
+    """Versions, BLAS, thread settings and the load average: what a figure depends on."""
     env = {
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "blas": blas_name(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "thread_env": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     if torch is not None:
         env["torch"] = torch.__version__
