@@ -82,7 +82,7 @@ def _reverse_topological(roots: Sequence[Tensor]) -> list[Tensor]:
     return order
 
 
-def _fit_to(gradient: Tensor, tensor: Tensor, fn: object) -> Tensor:
+def _fit_to(gradient: Tensor, tensor: Tensor) -> Tensor:
     """Sum a (possibly broadcast) gradient down to ``tensor``'s shape and dtype."""
     if gradient.shape != tensor.shape:
         gradient = gradient.sum_to(tensor.shape)
@@ -137,7 +137,7 @@ def run_backward(
             for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad, strict=True):
                 if parent_grad is None or not needed:
                     continue
-                parent_grad = _fit_to(parent_grad, parent, fn)
+                parent_grad = _fit_to(parent_grad, parent)
                 if parent.creator is None:
                     _deliver_to_leaf(parent, parent_grad, target_ids, captured)
                 else:

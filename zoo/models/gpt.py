@@ -84,9 +84,11 @@ class GPT(LanguageModel):
     def _initialise(self) -> None:
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layers)
         for name, p in self.named_parameters():
-            if p.ndim < 2:
-                nn.init.zeros_(p) if name.endswith("bias") else None
-            elif name.endswith(("attn.proj.weight", ".proj.weight")):
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.ndim < 2:  # LayerNorm gains keep their ones
+                continue
+            elif name.endswith(".proj.weight"):  # attn.proj and the MLP's proj: the residual branches
                 nn.init.normal_(p, std=residual_std)
             else:
                 nn.init.normal_(p, std=0.02)
