@@ -1,6 +1,6 @@
 """tinygrad_lm: tensors with reverse-mode automatic differentiation on NumPy (CPU) and CuPy (GPU)."""
 
-from . import functional, nn, optim
+from . import allocator, functional, nn, optim
 from .autograd import enable_grad, grad, no_grad, set_grad_enabled
 from .backend import Generator, cuda, default_generator, manual_seed
 from .creation import (
@@ -24,6 +24,8 @@ from .serialization import load, save
 from .tensor import Tensor, bool_, cat, float32, float64, int64, maximum, minimum, one_hot, stack, where
 
 __version__ = "0.1.0"
+
+allocator.configure_from_environment()  # reuse freed host memory (see allocator.py)
 
 __all__ = [
     "Function",
