@@ -27,6 +27,7 @@ Users define their own differentiable ops the same way (compare ``torch.autograd
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -94,6 +95,25 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def evaluate_formula(formula: Callable[..., Any], *operands: Any) -> Any:
+    """Evaluate a backward formula once, on Tensors or on their arrays, whichever the moment needs.
+
+    When a graph is being recorded (``create_graph=True``) the formula runs on the Tensors, so the
+    gradient it returns is differentiable again. Otherwise (a plain ``backward()``) it runs on their
+    arrays, without per-op bookkeeping, and the results come back wrapped as Tensors. The formula may
+    use only what arrays and Tensors share: arithmetic operators, ``@``, ``.T``, ``.reshape``,
+    ``.swapaxes``, ``.sum``/``.mean`` with ``axis``/``keepdims``. Operands that are not Tensors (saved
+    arrays, numbers) pass unchanged; the formula returns one result or a tuple, None for no gradient.
+    """
+    if _GradMode.enabled:
+        return formula(*operands)
+    Tensor = tensor.Tensor
+    results = formula(*(o.data if isinstance(o, Tensor) else o for o in operands))
+    if isinstance(results, tuple):
+        return tuple(None if r is None else Tensor._from_array(r) for r in results)
+    return Tensor._from_array(results)
 
 
 def op_name(cls: type) -> str:

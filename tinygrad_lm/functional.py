@@ -13,6 +13,7 @@ from typing import Any
 from .backend import Generator, default_generator, get_xp
 from .creation import rand
 from .ops.fused import REDUCTIONS, CrossEntropy, LayerNorm
+from .ops.linalg import Linear as LinearOp
 from .tensor import Tensor
 
 __all__ = [
@@ -97,11 +98,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input {x.shape} needs last axis {weight.shape[-1]} to match weight {weight.shape} "
             "(out_features, in_features)"
         )
-    lead = x.shape[:-1]
-    y = x.reshape(-1, x.shape[-1]) @ weight.T  # (M, out)
-    if bias is not None:
-        y = y + bias
-    return y.reshape(*lead, weight.shape[0])
+    return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
 
 
 def embedding(indices: Any, weight: Tensor) -> Tensor:

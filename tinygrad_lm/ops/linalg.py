@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..function import Function
+from ..function import Function, evaluate_formula
 
 
 class MatMul(Function):
@@ -48,3 +48,42 @@ class MatMul(Function):
         if gy is not None and y.ndim == 1:
             gy = gy.reshape(-1, y.shape[0]).sum(axis=0)
         return gx, gy
+
+
+def linear_vjp(g, x, weight, with_bias, needs_x, needs_weight):
+    """(dL/dx, dL/dW, dL/db) of y = x W^T + b from g = dL/dy (..., out), on arrays or Tensors.
+
+    With the leading axes flattened (G = g as (M, out), X = x as (M, in)):
+    dL/dx = G W,  dL/dW = G^T X (out, in), the weight's own layout,  dL/db = sum over rows of G.
+    """
+    rows = g.reshape(-1, weight.shape[0])  # (M, out)
+    gx = (rows @ weight).reshape(x.shape) if needs_x else None
+    gw = rows.T @ x.reshape(-1, weight.shape[1]) if needs_weight else None
+    gb = rows.sum(axis=0) if with_bias else None
+    return gx, gw, gb
+
+
+class Linear(Function):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) or none -> y (..., out).
+
+    One Function instead of transpose, product, bias add and reshapes: the leading axes are flattened
+    into ONE (M, in) @ (in, out) product, and backward computes dL/dW = G^T X directly in W's (out, in)
+    layout, so the gradient the optimizer reads is contiguous (see ``linear_vjp``).
+    """
+
+    def forward(self, x, weight, bias=None):
+        if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"expected x (..., {weight.shape[-1]}) and weight (out, in), got {x.shape}")
+        if bias is not None and bias.shape != weight.shape[:1]:
+            raise ValueError(f"bias {bias.shape} must have shape ({weight.shape[0]},)")
+        y = x.reshape(-1, weight.shape[1]) @ weight.T
+        if bias is not None:
+            y += bias
+        return y.reshape(x.shape[:-1] + weight.shape[:1])
+
+    def backward(self, g):
+        x, weight = self.inputs[:2]
+        needs = self.needs_input_grad
+        with_bias = len(self.inputs) == 3 and needs[2]
+        grads = evaluate_formula(linear_vjp, g, x, weight, with_bias, needs[0], needs[1])
+        return grads if len(self.inputs) == 3 else grads[:2]

@@ -290,8 +290,17 @@ def _specs() -> list:
             lambda x, w, b: x @ w.T + b,
             arity=3,
             shapes=_linear_shapes,
-            covers=("functional.linear",),
+            covers=("Linear", "functional.linear"),
             torch_fn=lambda x, w, b: torch_f().linear(x, w, b),
+        ),
+        OpSpec(
+            "linear_no_bias",
+            F.linear,
+            lambda x, w: x @ w.T,
+            arity=2,
+            shapes=lambda broadcast: _linear_shapes(broadcast).map(lambda shapes: shapes[:2]),
+            covers=("Linear", "functional.linear"),
+            torch_fn=lambda x, w: torch_f().linear(x, w),
         ),
         OpSpec(
             "embedding",
