@@ -122,6 +122,11 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         cupyx.scatter_add(target, index, values)
 
 
+def overflow_allowed() -> Any:
+    """A context in which overflow to inf is expected and not warned about (NumPy warns; CuPy never does)."""
+    return numpy.errstate(over="ignore")
+
+
 _erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from ..backend import erf, get_xp
-from ..function import Function, is_grad_enabled
+from ..backend import erf, get_xp, overflow_allowed
+from ..function import Function, evaluate_formula, is_grad_enabled
 from ..tensor import Tensor
 
 constant = Tensor._from_array
@@ -246,29 +246,40 @@ SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
 
 
-def gelu_tanh_slope(x, t):
-    """dy/dx of the tanh GELU given t = tanh u; written with operators only, so it evaluates on arrays
-    (first-order backward) and on Tensors (a differentiable backward) alike."""
-    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x))
+def gelu_tanh_slope(g, x, s):
+    """g * dy/dx of the tanh GELU, given the gate s = sigmoid(2u) = (1 + tanh u)/2:
+
+        dy/dx = s + 2 x s (1 - s) du/dx,   du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+
+    Operators only, so it evaluates on arrays (first-order backward) and on Tensors alike."""
+    return g * (s + 2 * x * s * (1 - s) * (SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x)))
+
+
+def gelu_tanh_exponent(x):
+    """2u = 2 sqrt(2/pi) (x + 0.044715 x^3), the argument of the GELU's sigmoid gate."""
+    return (2 * SQRT_2_OVER_PI) * (x + GELU_CUBIC * x * x * x)
 
 
 class GeluTanh(Function):
     """The tanh approximation of GELU (GPT-2): y = x/2 (1 + tanh u),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
-    dy/dx = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh u. Forward keeps t,
-    so a first-order backward is one array expression; under create_graph t is recomputed as a Tensor.
+    Computed as y = x s with the gate s = (1 + tanh u)/2 = 1 / (1 + e^(-2u)): one exponential instead
+    of a tanh (twice as fast for float32 arrays) and no cancellation in 1 + tanh u for x << 0. For
+    very negative x, e^(-2u) overflows to inf and s is exactly 0, its limit. Forward keeps s, so a
+    first-order backward is one array expression (``gelu_tanh_slope``); under create_graph s is
+    recomputed as a Tensor.
     """
 
     def forward(self, x):
-        self.t = get_xp(x).tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x))
-        return 0.5 * x * (1 + self.t)
+        xp = get_xp(x)
+        with overflow_allowed():
+            self.s = 1 / (1 + xp.exp(-gelu_tanh_exponent(x)))
+        return x * self.s
 
     def backward(self, gy):
         x = self.inputs[0]
-        if is_grad_enabled():  # create_graph: the slope itself must be differentiable in x
-            t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
-            return gy * gelu_tanh_slope(x, t)
-        return gy * constant(gelu_tanh_slope(x.data, self.t))
+        s = gelu_tanh_exponent(x).sigmoid() if is_grad_enabled() else self.s
+        return evaluate_formula(gelu_tanh_slope, gy, x, s)
 
 
 class GeluErf(Function):
