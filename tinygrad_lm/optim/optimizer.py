@@ -20,6 +20,7 @@ from typing import Any
 from ..autograd import enable_grad, no_grad
 from ..backend import device_of, get_xp, to_device
 from ..tensor import Tensor
+from .flat import FlatGroup, can_flatten
 
 ParamsArg = Iterable[Tensor] | Iterable[dict[str, Any]]
 Check = tuple[Callable[[Any], bool], str]
@@ -47,9 +48,11 @@ class Optimizer:
     """
 
     hyperparameter_checks: dict[str, Check] = {}
+    flatten = True  # update each fully-graded group over flat buffers (see flat.py); False: one by one
 
     def __init__(self, params: ParamsArg, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
+        self._flat_groups: dict[int, FlatGroup] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
         groups = self._as_list(params)
@@ -128,25 +131,59 @@ class Optimizer:
             param.grad = None
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient, in place; return ``closure()`` if given."""
+        """Update every parameter that has a gradient, in place; return ``closure()`` if given.
+
+        A group whose parameters all have gradients is updated in one call over flat buffers
+        (``flat.FlatGroup``); otherwise each parameter is updated on its own. Both give the same result.
+        """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for index, param, group in self._indexed_params():
-                if param.grad is None:
-                    continue
-                grad = param.grad.data
-                if grad.shape != param.shape or grad.dtype != param.dtype:
-                    raise ValueError(
-                        f"{self._name}.step: parameter {index} is {param.shape} {param.dtype} but its grad "
-                        f"is {grad.shape} {grad.dtype}"
-                    )
-                if index not in self.state:
-                    self.state[index] = self.init_state(param.data)
-                self.update(param.data, grad, self.state[index], group)
+            index = 0
+            for position, group in enumerate(self.param_groups):
+                indices = range(index, index + len(group["params"]))
+                index += len(group["params"])
+                for i, param in zip(indices, group["params"], strict=True):
+                    self._check_gradient(i, param)
+                if not (self.flatten and self._step_flat(position, group, indices)):
+                    self._step_each(group, indices)
         return loss
+
+    def _check_gradient(self, index: int, param: Tensor) -> None:
+        if param.grad is not None:
+            grad = param.grad.data
+            if grad.shape != param.shape or grad.dtype != param.dtype:
+                raise ValueError(
+                    f"{self._name}.step: parameter {index} is {param.shape} {param.dtype} but its grad "
+                    f"is {grad.shape} {grad.dtype}"
+                )
+
+    def _step_each(self, group: dict[str, Any], indices: range) -> None:
+        for index, param in zip(indices, group["params"], strict=True):
+            if param.grad is None:
+                continue
+            if index not in self.state:
+                self.state[index] = self.init_state(param.data)
+            self.update(param.data, param.grad.data, self.state[index], group)
+
+    def _step_flat(self, position: int, group: dict[str, Any], indices: range) -> bool:
+        """One update over the group's flat buffers; False when the group cannot be flattened now."""
+        params = group["params"]
+        states = [self.state.get(i) for i in indices]
+        flat = self._flat_groups.get(position)
+        if flat is None or not flat.is_current(params, states):
+            if not can_flatten(params, states):
+                return False
+            flat = self._flat_groups[position] = FlatGroup(params, states, self.init_state)
+        elif any(p.grad is None for p in params):
+            return False
+        self.update(*flat.gather(params), flat.state, group)
+        flat.scatter(params)
+        for i, state in zip(indices, flat.per_parameter_states(), strict=True):
+            self.state[i] = state
+        return True
 
     def init_state(self, param: Any) -> dict[str, Any]:
         """The state of a parameter before its first update (arrays like ``param``)."""
