@@ -25,6 +25,21 @@ def time_call(fn: Callable[[], object], repeats: int = 1) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+SETTLE_S = 0.2
+
+
+def settled_call(fn: Callable[[], object]) -> float:
+    """Seconds of one call of ``fn``, after a pause of ``SETTLE_S``.
+
+    BLAS and OpenMP worker threads keep spinning for a while after their last task; when two
+    libraries alternate in one process, the threads of the one that just ran take cores from the
+    other (PyTorch's step doubled, 44 ms -> 95 ms, right after a NumPy step). The pause lets them
+    go to sleep, so each implementation is timed as it runs on its own.
+    """
+    time.sleep(SETTLE_S)
+    return time_call(fn)
+
+
 def alternate(
     ours: Callable[[], object], reference: Callable[[], object] | None, rounds: int, warmup: int = 2
 ) -> dict:
@@ -35,9 +50,9 @@ def alternate(
             reference()
     our_times, ref_times = [], []
     for _ in range(rounds):
-        our_times.append(time_call(ours))
+        our_times.append(settled_call(ours))
         if reference is not None:
-            ref_times.append(time_call(reference))
+            ref_times.append(settled_call(reference))
     result = {"ours_ms": 1e3 * statistics.median(our_times)}
     if reference is not None:
         result["torch_ms"] = 1e3 * statistics.median(ref_times)

@@ -35,6 +35,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     tie_weights: bool = True
+    gelu: str = "tanh"  # the MLP's GELU: "tanh" (GPT-2's approximation) or "none" (exact, nanoGPT's)
 
 
 class Block(nn.Module):
@@ -49,9 +50,10 @@ class Block(nn.Module):
         self.fc = nn.Linear(c, 4 * c, config.bias)
         self.proj = nn.Linear(4 * c, c, config.bias)
         self.dropout = nn.Dropout(config.dropout)
+        self.gelu = nn.GELU(config.gelu)
 
     def mlp(self, x: tg.Tensor) -> tg.Tensor:
-        return self.dropout(self.proj(self.fc(x).gelu("tanh")))
+        return self.dropout(self.proj(self.gelu(self.fc(x))))
 
     def forward(self, x: tg.Tensor, return_weights: bool = False) -> Any:
         attended = self.attn(self.ln_1(x), return_weights=return_weights)
