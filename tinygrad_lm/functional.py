@@ -12,6 +12,7 @@ from typing import Any
 
 from .backend import Generator, default_generator, get_xp
 from .creation import rand
+from .ops.attention import Attention, PackedSelfAttention, causal_allowed
 from .ops.fused import REDUCTIONS, CrossEntropy, LayerNorm
 from .ops.linalg import Linear as LinearOp
 from .tensor import Tensor
@@ -26,6 +27,7 @@ __all__ = [
     "linear",
     "log_softmax",
     "mse_loss",
+    "multi_head_self_attention",
     "nll_loss",
     "relu",
     "scaled_dot_product_attention",
@@ -202,7 +204,7 @@ def causal_mask(queries: int, keys: int, xp: Any) -> Any:
     Aligned bottom-right: the queries are the LAST ``queries`` positions of the ``keys`` (what a
     key/value cache needs). For queries == keys this is the lower triangle.
     """
-    return xp.tri(queries, keys, keys - queries, dtype=bool)
+    return causal_allowed(queries, keys, xp)
 
 
 def scaled_dot_product_attention(
@@ -225,16 +227,33 @@ def scaled_dot_product_attention(
     also the weights (..., Tq, Tk), before dropout, when ``return_weights``.
     """
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., Tq, Tk)
-    xp = get_xp(scores.data)
+    xp = get_xp(q.data)
     allowed = None
     if is_causal:
         allowed = causal_mask(q.shape[-2], k.shape[-2], xp)
     if attn_mask is not None:
         given = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask, dtype=bool)
         allowed = given if allowed is None else allowed & given
+    if dropout_p == 0 and not return_weights:  # one fused op (ops/attention.py)
+        return Attention.apply(q, k, v, scale=scale, allowed=allowed)
+    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., Tq, Tk)
     if allowed is not None:
         scores = scores.masked_fill(Tensor._from_array(~allowed), -math.inf)
     weights = scores.softmax(-1)
     out = dropout(weights, dropout_p, training=dropout_p > 0, generator=generator) @ v  # (..., Tq, dv)
     return (out, weights) if return_weights else out
+
+
+def multi_head_self_attention(qkv: Tensor, n_heads: int, is_causal: bool = True) -> Tensor:
+    """Self-attention of ``n_heads`` heads on packed projections qkv (B, T, 3C) -> (B, T, C).
+
+    The last axis holds q, k and v (C each), each split into heads of C/H; per head,
+    softmax(q k^T / sqrt(C/H), causally masked when ``is_causal``) v; heads are merged back in order.
+    Equal to splitting qkv and calling ``scaled_dot_product_attention`` per head, as one fused op.
+    """
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_heads):
+        raise ValueError(
+            f"multi_head_self_attention: expected qkv (B, T, 3C) with C divisible by n_heads={n_heads}, "
+            f"got {qkv.shape}"
+        )
+    return PackedSelfAttention.apply(qkv, n_heads=n_heads, causal=is_causal)

@@ -27,10 +27,11 @@ class CausalSelfAttention(Module):
     """y = proj(concat_heads(softmax(q k^T / sqrt(head_dim) + causal mask) v)) for x (B, T, C).
 
     q, k, v come from ONE projection ``qkv`` (C -> 3C) and are split into heads (B, n_heads, T,
-    head_dim), all heads in batched products. Position t attends to positions <= t (masked scores
-    are -inf, so their weights are exactly 0). Dropout (probability ``dropout``, training only) is
-    applied to the attention weights. Parameters: ``qkv`` Linear(C, 3C) and ``proj`` Linear(C, C),
-    PyTorch's Linear initialisation.
+    head_dim), all heads in batched products; without weights to return or dropout to apply, forward
+    is one fused op (``functional.multi_head_self_attention``). Position t attends to positions
+    <= t (masked scores are -inf, so their weights are exactly 0). Dropout (probability
+    ``dropout``, training only) is applied to the attention weights. Parameters: ``qkv``
+    Linear(C, 3C) and ``proj`` Linear(C, C), PyTorch's Linear initialisation.
 
     * ``forward(x, return_weights=False)`` -> y (B, T, C), or (y, weights (B, n_heads, T, T)).
     * ``forward_cached(x, cache=None)`` -> (y, new_cache): x holds the NEXT positions (often one
@@ -56,6 +57,9 @@ class CausalSelfAttention(Module):
         self.proj = Linear(d_model, d_model, bias, generator)
 
     def forward(self, x: Tensor, return_weights: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        if not return_weights and (self.dropout == 0 or not self.training):  # the fused op
+            self._check_input(x)
+            return self.proj(F.multi_head_self_attention(self.qkv(x), self.n_heads, is_causal=True))
         y, weights, _ = self._attend(x, None)
         return (y, weights) if return_weights else y
 
@@ -63,10 +67,13 @@ class CausalSelfAttention(Module):
         y, _, cache = self._attend(x, cache)
         return y, cache
 
-    def _attend(self, x: Tensor, cache: KVCache | None) -> tuple[Tensor, Tensor, KVCache]:
-        batch, steps, channels = x.shape
-        if channels != self.d_model:
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"CausalSelfAttention: expected input (B, T, {self.d_model}), got {x.shape}")
+
+    def _attend(self, x: Tensor, cache: KVCache | None) -> tuple[Tensor, Tensor, KVCache]:
+        self._check_input(x)
+        batch, steps, channels = x.shape
         qkv = self.qkv(x).reshape(batch, steps, 3, self.n_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, n_heads, T, head_dim)
         if cache is not None:

@@ -13,7 +13,7 @@ so that the second derivative sees their dependence on the input.
 from __future__ import annotations
 
 from ..backend import get_xp
-from ..function import Function, is_grad_enabled
+from ..function import Function, evaluate_formula, is_grad_enabled
 from ..tensor import Tensor
 
 constant = Tensor._from_array
@@ -110,8 +110,8 @@ class LayerNorm(Function):
         dx = (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) / sigma
         dw = sum over leading axes of g * x_hat,   db = sum over leading axes of g
 
-    (dw and db are returned with x's shape: the engine sums them down to (D,)). x_hat and 1/sigma
-    are the saved arrays, or recomputed from x with Tensor ops when a graph is recorded.
+    x_hat and 1/sigma are the saved arrays, or recomputed from x with Tensor ops when a graph is
+    recorded (``layer_norm_vjp`` evaluates on either).
     """
 
     def forward(self, x, weight, bias, eps=1e-5):
@@ -129,19 +129,27 @@ class LayerNorm(Function):
 
     def backward(self, g):
         x, weight, _ = self.inputs
-        needs_x, needs_w, needs_b = self.needs_input_grad
         if is_grad_enabled():
             x_hat, inv_sigma = normalize(x, self.eps)
         else:
-            x_hat, inv_sigma = constant(self.x_hat), constant(self.inv_sigma)
-        dx = None
-        if needs_x:
-            g_hat = g * weight
-            mean_g = g_hat.mean(axis=-1, keepdims=True)
-            mean_gx = (g_hat * x_hat).mean(axis=-1, keepdims=True)
-            dx = (g_hat - mean_g - x_hat * mean_gx) * inv_sigma
-        dw = g * x_hat if needs_w else None
-        return dx, dw, (g if needs_b else None)
+            x_hat, inv_sigma = self.x_hat, self.inv_sigma
+        return evaluate_formula(layer_norm_vjp, g, x_hat, inv_sigma, weight, *self.needs_input_grad)
+
+
+def layer_norm_vjp(g, x_hat, inv_sigma, weight, needs_x: bool, needs_w: bool, needs_b: bool):
+    """(dx, dw, db) of ``LayerNorm`` from g = dL/dy, on arrays or Tensors (see the class docstring)."""
+    dx = dw = db = None
+    if needs_x:
+        g_hat = g * weight
+        mean_g = g_hat.mean(axis=-1, keepdims=True)
+        mean_gx = (g_hat * x_hat).mean(axis=-1, keepdims=True)
+        dx = (g_hat - mean_g - x_hat * mean_gx) * inv_sigma
+    leading = tuple(range(g.ndim - 1))
+    if needs_w:
+        dw = (g * x_hat).sum(axis=leading)
+    if needs_b:
+        db = g.sum(axis=leading)
+    return dx, dw, db
 
 
 def normalize(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:

@@ -156,6 +156,43 @@ def _torch_attention(q: Any, k: Any, v: Any, is_causal: bool) -> Any:
     return scores.softmax(-1) @ v
 
 
+def _attention_weights_ref(q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: bool) -> tuple:
+    """(output, weights): the reference of the composed path that also returns the weights."""
+    out = _attention_ref(q, k, v, is_causal)
+    identity = np.eye(k.shape[-2])  # the weights are the output for values = I
+    weights = _attention_ref(q, k, np.broadcast_to(identity, k.shape[:-1] + identity.shape[-1:]), is_causal)
+    return out, weights
+
+
+@st.composite
+def _packed_attention_shapes(draw: Any, broadcast: bool) -> tuple:
+    batch, steps, heads, head_dim = (draw(st.integers(1, 3)) for _ in range(4))
+    return ((batch, steps, 3 * heads * head_dim),)
+
+
+def _split_heads_ref(qkv: np.ndarray, n_heads: int) -> tuple:
+    batch, steps, width = qkv.shape
+    return tuple(qkv.reshape(batch, steps, 3, n_heads, -1).transpose(2, 0, 3, 1, 4))
+
+
+def _packed_attention_ref(qkv: np.ndarray, n_heads: int, is_causal: bool) -> np.ndarray:
+    heads = _attention_ref(*_split_heads_ref(qkv, n_heads), is_causal)  # (B, H, T, hd)
+    return heads.transpose(0, 2, 1, 3).reshape(qkv.shape[0], qkv.shape[1], -1)
+
+
+@st.composite
+def _packed_attention_params(draw: Any, shapes: tuple) -> dict:
+    width = shapes[0][-1] // 3
+    n_heads = draw(st.sampled_from([h for h in range(1, width + 1) if width % h == 0]))
+    return {"n_heads": n_heads, "is_causal": draw(st.booleans())}
+
+
+def _torch_packed_attention(qkv: Any, n_heads: int, is_causal: bool) -> Any:
+    batch, steps, width = qkv.shape
+    q, k, v = qkv.reshape(batch, steps, 3, n_heads, -1).permute(2, 0, 3, 1, 4)
+    return _torch_attention(q, k, v, is_causal).transpose(1, 2).reshape(batch, steps, width // 3)
+
+
 # --------------------------------------------------------------------------------------- recurrent scan
 RECURRENT = {"rnn": (nn.RNN, 1), "lstm": (nn.LSTM, 4), "gru": (nn.GRU, 3)}
 
@@ -329,8 +366,28 @@ def _specs() -> list:
             arity=3,
             shapes=_attention_shapes,
             params=lambda s: st.fixed_dictionaries({"is_causal": st.booleans()}),
-            covers=("functional.scaled_dot_product_attention",),
+            covers=("Attention", "functional.scaled_dot_product_attention"),
             torch_fn=_torch_attention,
+        ),
+        OpSpec(
+            "scaled_dot_product_attention_with_weights",  # the composed path (also taken with dropout)
+            lambda q, k, v, is_causal: F.scaled_dot_product_attention(
+                q, k, v, is_causal=is_causal, return_weights=True
+            ),
+            _attention_weights_ref,
+            arity=3,
+            shapes=_attention_shapes,
+            params=lambda s: st.fixed_dictionaries({"is_causal": st.booleans()}),
+            covers=("functional.scaled_dot_product_attention",),
+        ),
+        OpSpec(
+            "multi_head_self_attention",
+            F.multi_head_self_attention,
+            _packed_attention_ref,
+            shapes=_packed_attention_shapes,
+            params=_packed_attention_params,
+            covers=("PackedSelfAttention", "functional.multi_head_self_attention"),
+            torch_fn=_torch_packed_attention,
         ),
         OpSpec(
             "recurrent_scan",
