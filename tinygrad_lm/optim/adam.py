@@ -58,7 +58,7 @@ class Adam(Optimizer):
                 xp.multiply(param, 1.0 - lr * weight_decay, out=param)
             else:
                 grad = xp.multiply(param, weight_decay) + grad
-        scratch = xp.multiply(grad, 1.0 - beta1)
+        scratch = xp.multiply(grad, 1.0 - beta1, out=xp.empty_like(param))  # an array even when 0-d
         xp.multiply(m, beta1, out=m)
         m += scratch
         xp.multiply(grad, grad, out=scratch)

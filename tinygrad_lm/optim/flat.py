@@ -77,13 +77,15 @@ class FlatGroup:
         ]
 
     def is_current(self, params: list[Tensor], states: list[dict[str, Any] | None]) -> bool:
-        """True while every parameter and state array is still the view this group made of it."""
+        """True while every state array is still the view this group made of it and every scalar
+        (Adam's step) still agrees with the group's."""
         if [p.data.shape for p in params] != self.shapes:
             return False
         for key, views in self.state_views.items():
             if any(s is None or s.get(key) is not v for s, v in zip(states, views, strict=True)):
                 return False
-        return True
+        scalars = _scalars(self.state)  # a parameter updated on its own since (it lacked a gradient)
+        return all(s is None or _scalars(s) == scalars for s in states) if self.state_views else True
 
     def gather(self, params: list[Tensor]) -> tuple[Any, Any]:
         """The parameters and their gradients, each concatenated into the group's buffer."""
