@@ -19,10 +19,11 @@ element-wise gates per step.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .. import functional as F
-from ..backend import Generator, get_xp
+from ..backend import Generator, get_xp, overflow_allowed
 from ..creation import zeros
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor, stack
@@ -40,16 +41,27 @@ def _sigmoid(a, xp):
 
 
 def _lstm_gates(a, xp):
-    """(sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)) in ONE tanh call, in place on a (B, 4H):
-    sigmoid(x) = (1 + tanh(x/2))/2, so act = s tanh(s a) + (1 - s) with s = 1/2 on i, f, o and 1 on g."""
+    """(sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)) with ONE exponential, in place on a (B, 4H):
+    s = 1 / (1 + e^(-k a)) with k = 1 on i, f, o and k = 2 on g, then g = 2 s - 1 = tanh(a_g).
+    (e^(-k a) may overflow to inf, where s = 0 exactly: the limit.)"""
     hidden = a.shape[-1] // 4
-    scale = xp.full(a.shape[-1], 0.5, dtype=a.dtype)
-    scale[2 * hidden : 3 * hidden] = 1
-    a *= scale
-    xp.tanh(a, out=a)
-    a *= scale
-    a += 1 - scale
+    a *= _gate_exponents(a.shape[-1], a.dtype.str, xp)
+    with overflow_allowed():
+        xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+    g = a[..., 2 * hidden : 3 * hidden]
+    g *= 2
+    g -= 1
     return a
+
+
+@functools.lru_cache(maxsize=32)
+def _gate_exponents(width: int, dtype: str, xp: Any) -> Any:
+    """-k of ``_lstm_gates``: -1 on the i, f, o quarters and -2 on g."""
+    exponents = xp.full(width, -1.0, dtype=dtype)
+    exponents[width // 2 : 3 * width // 4] = -2.0
+    return exponents
 
 
 def _split(a, parts: int) -> list:
@@ -62,6 +74,7 @@ class RNNMath:
     """h' = tanh(a), a = x_proj + h_proj;  da = dh' (1 - h'^2)."""
 
     gates, n_states = 1, 1
+    shared_pre_activation = True  # d x_proj = d h_proj: backward stores it once
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
@@ -69,7 +82,8 @@ class RNNMath:
 
     @staticmethod
     def forward_arrays(x_proj, h_proj, state, xp):
-        h = xp.tanh(x_proj + h_proj)
+        h_proj += x_proj  # h_proj is the driver's fresh buffer: the step may overwrite it
+        h = xp.tanh(h_proj, out=h_proj)
         return (h,), h
 
     @staticmethod
@@ -85,6 +99,7 @@ class LSTMMath:
     and dc flows on as dc f."""
 
     gates, n_states = 4, 2
+    shared_pre_activation = True
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
@@ -96,7 +111,8 @@ class LSTMMath:
     @staticmethod
     def forward_arrays(x_proj, h_proj, state, xp):
         _, c_prev = state
-        act = _lstm_gates(x_proj + h_proj, xp)
+        h_proj += x_proj
+        act = _lstm_gates(h_proj, xp)
         i, f, g, o = _split(act, 4)
         c = f * c_prev + i * g
         tanh_c = xp.tanh(c)
@@ -126,6 +142,7 @@ class GRUMath:
     d h_proj = (same, same, da_n r), and dh' z reaches h directly."""
 
     gates, n_states = 3, 1
+    shared_pre_activation = False
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
@@ -164,23 +181,28 @@ class RecurrentScan(Function):
     entries (c_T for the LSTM): (B, T + n_states - 1, H).
 
     Backward runs back through time on arrays with the cell's hand-derived step, storing the
-    pre-activation gradients dA (T, B, G H); then dW_hh = dA^T h_prev and db_hh = sum dA in ONE product
-    after the loop. It is first-order only: under ``create_graph`` it raises (use ``fused=False``).
+    pre-activation gradients dA (B, T, G H); then dW_hh = dA^T h_prev and db_hh = sum dA in ONE product
+    after the loop. Time steps are read and written as strided views of the (B, T, .) arrays. It is
+    first-order only: under ``create_graph`` it raises (use ``fused=False``).
     """
 
     def forward(self, x_proj, w_hh, b_hh, *state, math=RNNMath):
         xp = get_xp(x_proj)
+        (batch, steps, _), hidden = x_proj.shape, w_hh.shape[1]
         self.math, self.h0 = math, state[0]
-        steps = xp.ascontiguousarray(x_proj.transpose(1, 0, 2))  # (T, B, G H)
-        hs = xp.empty((len(steps), *state[0].shape), dtype=x_proj.dtype)  # (T, B, H)
+        packed = xp.empty((batch, steps + math.n_states - 1, hidden), dtype=x_proj.dtype)
         self.saved, recording = [], is_grad_enabled()  # under no_grad nothing is kept for backward
-        for t, x_t in enumerate(steps):
-            state, saved = math.forward_arrays(x_t, state[0] @ w_hh.T + b_hh, state, xp)
-            hs[t] = state[0]
+        for t in range(steps):  # x_proj[:, t] and packed[:, t] are strided views: no transposed copies
+            h_proj = state[0] @ w_hh.T
+            h_proj += b_hh
+            state, saved = math.forward_arrays(x_proj[:, t], h_proj, state, xp)
+            packed[:, t] = state[0]
             if recording:
                 self.saved.append(saved)
-        self.hs = hs
-        return xp.concatenate([hs, *(s[None] for s in state[1:])]).transpose(1, 0, 2)
+        for k, final in enumerate(state[1:]):
+            packed[:, steps + k] = final
+        self.hs = packed[:, :steps]  # (B, T, H)
+        return packed
 
     def backward(self, g):
         if is_grad_enabled():
@@ -188,20 +210,23 @@ class RecurrentScan(Function):
                 "RecurrentScan (the fused RNN/LSTM/GRU loop) is differentiable once only; for "
                 "create_graph=True build the layer with fused=False (the composition of Tensor ops)"
             )
-        xp, w_hh = get_xp(g.data), self.inputs[1].data
-        g = g.data.transpose(1, 0, 2)  # (T + n_states - 1, B, H)
+        xp, w_hh, g = get_xp(g.data), self.inputs[1].data, g.data  # g: (B, T + n_states - 1, H)
         steps = len(self.saved)
-        d_state = (xp.zeros_like(g[0]), *g[steps:])
-        d_x = xp.empty((steps, g.shape[1], w_hh.shape[0]), dtype=g.dtype)  # (T, B, G H)
-        d_hproj = xp.empty_like(d_x)
+        d_state = (xp.zeros_like(g[:, 0]), *(g[:, k] for k in range(steps, g.shape[1])))
+        d_x = xp.empty((g.shape[0], steps, w_hh.shape[0]), dtype=g.dtype)  # (B, T, G H)
+        d_hproj = d_x if self.math.shared_pre_activation else xp.empty_like(d_x)
         for t in reversed(range(steps)):
-            d_state = (d_state[0] + g[t], *d_state[1:])
-            d_x[t], d_hproj[t], d_prev = self.math.backward_arrays(d_state, self.saved[t], xp)
-            d_state = (d_prev[0] + d_hproj[t] @ w_hh, *d_prev[1:])
-        h_prev = xp.concatenate([self.h0[None], self.hs[:-1]])  # (T, B, H)
-        flat = d_hproj.reshape(-1, w_hh.shape[0])  # (T B, G H)
+            d_state = (d_state[0] + g[:, t], *d_state[1:])
+            d_x[:, t], d_h, d_prev = self.math.backward_arrays(d_state, self.saved[t], xp)
+            if d_hproj is not d_x:
+                d_hproj[:, t] = d_h
+            d_prev_h = d_hproj[:, t] @ w_hh
+            d_prev_h += d_prev[0]
+            d_state = (d_prev_h, *d_prev[1:])
+        h_prev = xp.concatenate([self.h0[:, None], self.hs[:, :-1]], axis=1)  # (B, T, H)
+        flat = d_hproj.reshape(-1, w_hh.shape[0])  # (B T, G H)
         d_w = flat.T @ h_prev.reshape(-1, w_hh.shape[1])
-        grads = (d_x.transpose(1, 0, 2), d_w, flat.sum(axis=0), *d_state)
+        grads = (d_x, d_w, flat.sum(axis=0), *d_state)
         return tuple(constant(xp.asarray(d)) for d in grads)
 
 
