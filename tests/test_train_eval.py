@@ -82,6 +82,28 @@ def test_learning_rate_schedule_warms_up_then_decays_to_the_minimum():
     assert learning_rate(config, 0, 0.0) == pytest.approx(1 / 5)
     assert learning_rate(config, 50, 0.5) == pytest.approx(0.1 + 0.45)
     assert learning_rate(config, 100, 1.0) == pytest.approx(0.1)
+    # with warmup ending at progress 0.04, the cosine spans steps 4..100 (nanoGPT's get_lr)
+    assert learning_rate(config, 4, 0.04, 0.04) == pytest.approx(1.0)
+    assert learning_rate(config, 52, 0.52, 0.04) == pytest.approx(0.1 + 0.45)
+
+
+def test_trainer_follows_nanogpts_schedule_step_by_step():
+    config = TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_steps=3, max_steps=12, eval_points=0)
+    trainer = Trainer(tiny_gpt(), np.tile(np.arange(V), 30), np.tile(np.arange(V), 5), config)
+    seen = []
+    for _ in range(config.max_steps):
+        trainer.train_step()
+        seen.append(trainer.optimizer.param_groups[0]["lr"])
+    expected = [nanogpt_lr(it, 1e-3, 3, 12, 1e-4) for it in range(12)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+
+
+def nanogpt_lr(it: int, lr: float, warmup: int, total: int, min_lr: float) -> float:
+    """nanoGPT's get_lr, written out."""
+    if it < warmup:
+        return lr * (it + 1) / (warmup + 1)
+    ratio = (it - warmup) / (total - warmup)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
 
 
 @pytest.mark.parametrize("make_model", [tiny_gpt, tiny_lstm], ids=["gpt", "lstm"])

@@ -55,14 +55,17 @@ class TrainState:
     step: int = 0
     tokens: int = 0
     seconds: float = 0.0
+    warmup_end: float | None = None  # the progress at which warmup ended (the cosine starts there)
     curve: list[dict] = field(default_factory=list)
 
 
-def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
-    """Linear warmup over ``warmup_steps``, then cosine from ``learning_rate`` to ``min_lr`` by progress."""
+def learning_rate(config: TrainConfig, step: int, progress: float, warmup_end: float = 0.0) -> float:
+    """Linear warmup over ``warmup_steps``, then a cosine from ``learning_rate`` to ``min_lr`` over the
+    rest of the budget: ``warmup_end`` is the progress (0..1) at which warmup ended, so with a step
+    budget the decay runs over steps warmup..max_steps exactly as nanoGPT's ``get_lr`` does."""
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / (config.warmup_steps + 1)
-    ratio = min(1.0, max(0.0, progress))
+    ratio = min(1.0, max(0.0, (progress - warmup_end) / max(1.0 - warmup_end, 1e-12)))
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (config.learning_rate - config.min_lr)
 
 
@@ -140,7 +143,10 @@ class Trainer:
             loss = model.loss(logits, y)
         else:
             _, loss = model(x, y)
-        lr = learning_rate(self.config, self.state.step, self.progress())
+        s = self.state
+        if s.warmup_end is None and s.step >= self.config.warmup_steps:
+            s.warmup_end = self.progress()
+        lr = learning_rate(self.config, s.step, self.progress(), s.warmup_end or 0.0)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.zero_grad()

@@ -60,14 +60,17 @@ class Embedding(Module):
 class LayerNorm(Module):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis (biased variance).
 
-    weight = 1 and bias = 0 initially (absent when ``elementwise_affine=False``).
+    weight = 1 and bias = 0 initially; both absent when ``elementwise_affine=False``, the bias alone
+    when ``bias=False`` (as in PyTorch).
     """
 
-    def __init__(self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
+    def __init__(
+        self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True
+    ) -> None:
         super().__init__()
         self.normalized_shape, self.eps = normalized_shape, eps
         self.weight = init.ones_(new_parameter(normalized_shape)) if elementwise_affine else None
-        self.bias = init.zeros_(new_parameter(normalized_shape)) if elementwise_affine else None
+        self.bias = init.zeros_(new_parameter(normalized_shape)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

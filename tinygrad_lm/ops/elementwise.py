@@ -246,13 +246,13 @@ SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
 
 
-def gelu_tanh_slope(g, x, s):
-    """g * dy/dx of the tanh GELU, given the gate s = sigmoid(2u) = (1 + tanh u)/2:
+def gelu_tanh_slope(g, x, s, y):
+    """g * dy/dx of the tanh GELU, given the gate s = sigmoid(2u) = (1 + tanh u)/2 and y = x s:
 
-        dy/dx = s + 2 x s (1 - s) du/dx,   du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        dy/dx = s + 2 x s (1 - s) du/dx = s + y (1 - s) (2 sqrt(2/pi)) (1 + 3 * 0.044715 x^2)
 
     Operators only, so it evaluates on arrays (first-order backward) and on Tensors alike."""
-    return g * (s + 2 * x * s * (1 - s) * (SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x)))
+    return g * (s + y * (1 - s) * (2 * SQRT_2_OVER_PI + (6 * SQRT_2_OVER_PI * GELU_CUBIC) * (x * x)))
 
 
 def gelu_tanh_exponent(x):
@@ -287,7 +287,7 @@ class GeluTanh(Function):
     def backward(self, gy):
         x = self.inputs[0]
         s = gelu_tanh_exponent(x).sigmoid() if is_grad_enabled() else self.s
-        return evaluate_formula(gelu_tanh_slope, gy, x, s)
+        return evaluate_formula(gelu_tanh_slope, gy, x, s, self.output())
 
 
 class GeluErf(Function):

@@ -33,7 +33,7 @@ class GPTConfig:
     n_heads: int = 4
     d_model: int = 128
     dropout: float = 0.0
-    bias: bool = True
+    bias: bool = True  # biases in the linear layers and layer norms (nanoGPT's default is False)
     tie_weights: bool = True
     gelu: str = "tanh"  # the MLP's GELU: "tanh" (GPT-2's approximation) or "none" (exact, nanoGPT's)
 
@@ -44,9 +44,9 @@ class Block(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         c = config.d_model
-        self.ln_1 = nn.LayerNorm(c)
+        self.ln_1 = nn.LayerNorm(c, bias=config.bias)
         self.attn = nn.CausalSelfAttention(c, config.n_heads, config.dropout, config.bias)
-        self.ln_2 = nn.LayerNorm(c)
+        self.ln_2 = nn.LayerNorm(c, bias=config.bias)
         self.fc = nn.Linear(c, 4 * c, config.bias)
         self.proj = nn.Linear(4 * c, c, config.bias)
         self.dropout = nn.Dropout(config.dropout)
@@ -77,7 +77,7 @@ class GPT(LanguageModel):
         self.position_embedding = nn.Embedding(config.context_length, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
-        self.ln_f = nn.LayerNorm(config.d_model)
+        self.ln_f = nn.LayerNorm(config.d_model, bias=config.bias)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self._initialise()
         if config.tie_weights:
