@@ -13,9 +13,6 @@ comma-separated list is tried per order and the best reported (tuned on validati
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -24,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, environment
 
 from zoo.ngram import SMOOTHINGS, NGramLM
 
@@ -97,18 +96,15 @@ def main() -> None:
         "vocab_size": vocab,
         "fit_s_mkn8": round(fit_s, 4),
         "score_s_mkn8": round(score_s, 4),
+        "fit_plus_score_s_mkn8": round(fit_s + score_s, 4),
+        "target_s": 1.5,
         "repeats": args.repeats,
         "smoothing": args.smoothing,
         "val_nats_per_char": {order: round(float(v), 5) for order, v in nats.items()},
         **({"best_k": best_k} if args.smoothing == "addk" else {}),
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "thread_env": {
-            v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if os.environ.get(v)
-        },
+        **environment(),
     }
-    print(json.dumps(report))
+    emit(report)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+"""The benchmark scripts run and print one JSON line (tiny settings, no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+
+
+def run_benchmark(script: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    return json.loads(lines[0])
+
+
+def test_bench_gpt_reports_step_forward_and_memory():
+    record = run_benchmark("bench_gpt.py", "--rounds", "1", "--warmup", "0")
+    assert record["train_step"]["ours_ms"] > 0 and record["forward_no_grad"]["ours_ms"] > 0
+    assert record["memory"]["ours"]["peak_mib"] >= record["memory"]["ours"]["growth_mib"] > 0
+    assert {"blas", "numpy", "python", "thread_env"} <= record.keys()
+
+
+def test_bench_lstm_reports_a_step():
+    record = run_benchmark("bench_lstm.py", "--rounds", "1", "--warmup", "0")
+    assert record["train_step"]["ours_ms"] > 0 and record["target_ratio"] == 1.5
+
+
+@pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
+def test_bench_ngram_reports_times_and_figures():
+    record = run_benchmark("bench_ngram.py", "--path", str(SHAKESPEARE), "--orders", "3", "--repeats", "1")
+    assert 0 < record["fit_plus_score_s_mkn8"] and set(record["val_nats_per_char"]) == {"3"}
+    assert record["val_nats_per_char"]["3"] == pytest.approx(2.0381, abs=1e-3)
