@@ -129,7 +129,7 @@ def layer_norm(
     """(x - mean) / sqrt(var + eps) * weight + bias over the last axis (fused op ``LayerNorm``).
 
     ``normalized_shape`` must be the last axis' size (PyTorch also allows several trailing axes).
-    weight defaults to ones and bias to zeros (constants).
+    weight defaults to ones (a constant); without bias none is added.
     """
     dims = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if dims != x.shape[-1:]:
@@ -137,11 +137,10 @@ def layer_norm(
             f"layer_norm: normalized_shape {dims} must be the last axis of the input {x.shape} "
             "(only the last axis is normalised)"
         )
-    xp = get_xp(x.data)
     if weight is None:
-        weight = Tensor._from_array(xp.ones(dims, dtype=x.dtype))
+        weight = Tensor._from_array(get_xp(x.data).ones(dims, dtype=x.dtype))
     if bias is None:
-        bias = Tensor._from_array(xp.zeros(dims, dtype=x.dtype))
+        return LayerNorm.apply(x, weight, eps=eps)
     return LayerNorm.apply(x, weight, bias, eps=eps)
 
 

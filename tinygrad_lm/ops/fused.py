@@ -114,26 +114,40 @@ class LayerNorm(Function):
     recorded (``layer_norm_vjp`` evaluates on either).
     """
 
-    def forward(self, x, weight, bias, eps=1e-5):
+    def forward(self, x, weight, bias=None, eps=1e-5):
         xp = get_xp(x)
-        if weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
+        if weight.shape != x.shape[-1:] or (bias is not None and bias.shape != x.shape[-1:]):
             raise ValueError(
-                f"weight {weight.shape} and bias {bias.shape} must have the shape of the last axis "
-                f"({x.shape[-1:] if x.ndim else '()'})"
+                f"weight {weight.shape} and bias {None if bias is None else bias.shape} must have the "
+                f"shape of the last axis ({x.shape[-1:] if x.ndim else '()'})"
             )
         self.eps = eps
         centered = x - x.mean(axis=-1, keepdims=True)
-        self.inv_sigma = 1 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + eps)
-        self.x_hat = centered * self.inv_sigma
-        return self.x_hat * weight + bias
+        variance = xp.square(centered).mean(axis=-1, keepdims=True)
+        self.inv_sigma = 1 / xp.sqrt(variance + eps)
+        centered *= self.inv_sigma
+        self.x_hat = centered
+        y = self.x_hat * weight
+        if bias is not None:
+            y += bias
+        return y
 
     def backward(self, g):
-        x, weight, _ = self.inputs
+        x, weight = self.inputs[:2]
         if is_grad_enabled():
             x_hat, inv_sigma = normalize(x, self.eps)
         else:
             x_hat, inv_sigma = self.x_hat, self.inv_sigma
-        return evaluate_formula(layer_norm_vjp, g, x_hat, inv_sigma, weight, *self.needs_input_grad)
+        grads = evaluate_formula(
+            layer_norm_vjp,
+            g,
+            x_hat,
+            inv_sigma,
+            weight,
+            *self.needs_input_grad[:2],
+            len(self.inputs) == 3 and self.needs_input_grad[2],
+        )
+        return grads if len(self.inputs) == 3 else grads[:2]
 
 
 def layer_norm_vjp(g, x_hat, inv_sigma, weight, needs_x: bool, needs_w: bool, needs_b: bool):

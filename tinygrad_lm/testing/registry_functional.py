@@ -322,6 +322,17 @@ def _specs() -> list:
             torch_fn=lambda x, w, b, eps: torch_f().layer_norm(x, x.shape[-1:], w, b, eps),
         ),
         OpSpec(
+            "layer_norm_no_bias",
+            lambda x, w, eps: F.layer_norm(x, x.shape[-1], w, None, eps),
+            lambda x, w, eps: _layer_norm_ref(x, w, np.zeros_like(w), eps),
+            arity=2,
+            shapes=lambda broadcast: _layer_norm_shapes(broadcast).map(lambda shapes: shapes[:2]),
+            distinct=True,
+            covers=("LayerNorm", "functional.layer_norm"),
+            params=lambda s: st.fixed_dictionaries({"eps": st.sampled_from([1e-5, 0.1])}),
+            torch_fn=lambda x, w, eps: torch_f().layer_norm(x, x.shape[-1:], w, None, eps),
+        ),
+        OpSpec(
             "linear",
             F.linear,
             lambda x, w, b: x @ w.T + b,
