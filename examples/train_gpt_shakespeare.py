@@ -5,7 +5,7 @@ The mathematics: next-character prediction by minimising the cross-entropy
 with AdamW, a linear warmup then cosine learning-rate decay, and gradient clipping. The validation
 loss is reported in nats per character, exactly, over the whole validation split; nanoGPT reports
 1.88 for this configuration (4 layers, 4 heads, 128 dims, context 64, batch 12, 2,000 iterations,
-lr 1e-3 -> 1e-4, dropout 0).
+lr 1e-3 -> 1e-4, dropout 0, no biases).
 
     python examples/train_gpt_shakespeare.py [--path input.txt] [--steps 2000] [--layers 4 ...]
     python examples/train_gpt_shakespeare.py --smoke      # a few steps, to check that it runs
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--min-lr", type=float, default=1e-4)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--bias", action="store_true", help="biases in linear layers and norms (nanoGPT: none)")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--eval-points", type=int, default=8, help="points on the validation curve")
     parser.add_argument("--smoke", action="store_true", help="10 steps on a small slice: checks that it runs")
@@ -57,6 +58,7 @@ def main() -> None:
         n_heads=args.heads,
         d_model=args.d_model,
         dropout=args.dropout,
+        bias=args.bias,
     )
     model = GPT(config)
     train_config = TrainConfig(
