@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--min-lr", type=float, default=1e-4)
     parser.add_argument("--dropout", type=float, default=0.0)
-    parser.add_argument("--bias", action="store_true", help="biases in linear layers and norms (nanoGPT: none)")
+    parser.add_argument("--bias", action="store_true", help="biases in linears and norms (nanoGPT: none)")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--eval-points", type=int, default=8, help="points on the validation curve")
     parser.add_argument("--smoke", action="store_true", help="10 steps on a small slice: checks that it runs")
