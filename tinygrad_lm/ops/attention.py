@@ -24,6 +24,7 @@ import math
 
 from ..backend import get_xp
 from ..function import Function, evaluate_formula, is_grad_enabled
+from ..shapes import broadcast_shapes
 from ..tensor import Tensor, stack
 
 
@@ -37,7 +38,7 @@ def attention_weights(q, k, scale: float, allowed):
     xp = get_xp(q)
     scores = q @ k.swapaxes(-1, -2)
     scores *= scale
-    if allowed is not None and xp.broadcast_shapes(allowed.shape, scores.shape) == scores.shape:
+    if allowed is not None and broadcast_shapes(allowed.shape, scores.shape) == scores.shape:
         xp.copyto(scores, -math.inf, where=~allowed)
     elif allowed is not None:  # a mask with more batch axes than q k^T: the weights take its shape
         scores = xp.where(allowed, scores, -math.inf)
