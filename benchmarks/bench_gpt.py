@@ -21,6 +21,7 @@ Prints ONE JSON line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pathlib
 import subprocess
@@ -78,12 +79,11 @@ def ours(gelu: str, bias: bool) -> tuple[Callable[[], None], Callable[[], None]]
         )
     )
     optimizer = optim.AdamW(parameter_groups(model, WEIGHT_DECAY), lr=LR, betas=BETAS)
-    data = [(tg.tensor(x), tg.tensor(y)) for x, y in batches(8)]
-    position = [0]
+    data = itertools.cycle([(tg.tensor(x), tg.tensor(y)) for x, y in batches(8)])
+    first_batch = tg.tensor(batches(1)[0][0])
 
     def train_step() -> None:
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
+        x, y = next(data)
         _, loss = model(x, y)
         optimizer.zero_grad()
         loss.backward()
@@ -92,7 +92,7 @@ def ours(gelu: str, bias: bool) -> tuple[Callable[[], None], Callable[[], None]]
 
     def forward() -> None:
         with tg.no_grad():
-            model(data[0][0])
+            model(first_batch)
 
     return train_step, forward
 
@@ -145,12 +145,11 @@ def reference(torch, gelu: str, bias: bool) -> tuple[Callable[[], None], Callabl
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=LR, betas=BETAS)
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(8)]
-    position = [0]
+    data = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(8)])
+    first_batch = torch.from_numpy(batches(1)[0][0])
 
     def train_step() -> None:
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
+        x, y = next(data)
         _, loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -159,7 +158,7 @@ def reference(torch, gelu: str, bias: bool) -> tuple[Callable[[], None], Callabl
 
     def forward() -> None:
         with torch.no_grad():
-            model(data[0][0])
+            model(first_batch)
 
     return train_step, forward
 

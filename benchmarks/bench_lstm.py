@@ -15,6 +15,7 @@ Prints ONE JSON line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import pathlib
 import sys
 from collections.abc import Callable
@@ -51,12 +52,10 @@ def ours() -> Callable[[], None]:
         )
     )
     optimizer = optim.AdamW(model.parameters(), lr=1e-3)
-    data = [(tg.tensor(x), tg.tensor(y)) for x, y in batches(8)]
-    position = [0]
+    data = itertools.cycle([(tg.tensor(x), tg.tensor(y)) for x, y in batches(8)])
 
     def step() -> None:
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
+        x, y = next(data)
         _, loss = model(x, y)
         optimizer.zero_grad()
         loss.backward()
@@ -84,12 +83,10 @@ def reference(torch) -> Callable[[], None]:
     torch.manual_seed(0)
     model = LSTMLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(8)]
-    position = [0]
+    data = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(8)])
 
     def step() -> None:
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
+        x, y = next(data)
         loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
