@@ -114,7 +114,8 @@ class LSTMMath:
         h_proj += x_proj
         act = _lstm_gates(h_proj, xp)
         i, f, g, o = _split(act, 4)
-        c = f * c_prev + i * g
+        c = f * c_prev
+        c += i * g
         tanh_c = xp.tanh(c)
         return (o * tanh_c, c), (act, c_prev, tanh_c)
 
@@ -124,16 +125,23 @@ class LSTMMath:
         act, c_prev, tanh_c = saved
         i, f, g, o = _split(act, 4)
         dc = dc + dh * o * (1 - tanh_c * tanh_c)
-        da = xp.concatenate(
-            [
-                dc * g * i * (1 - i),
-                dc * c_prev * f * (1 - f),
-                dc * i * (1 - g * g),
-                dh * tanh_c * o * (1 - o),
-            ],
-            axis=-1,
-        )
+        slopes = 1 - act  # the activations' derivatives: s (1 - s) on i, f, o and 1 - g^2 on g
+        slopes *= act
+        slopes[..., g_slice(act)] = 1 - g * g
+        da = xp.empty_like(act)
+        di, df, dg, do = _split(da, 4)
+        xp.multiply(dc, g, out=di)
+        xp.multiply(dc, c_prev, out=df)
+        xp.multiply(dc, i, out=dg)
+        xp.multiply(dh, tanh_c, out=do)
+        da *= slopes
         return da, da, (0, dc * f)
+
+
+def g_slice(act) -> slice:
+    """Where the cell input g sits among the LSTM's (i, f, g, o) gates on the last axis."""
+    hidden = act.shape[-1] // 4
+    return slice(2 * hidden, 3 * hidden)
 
 
 class GRUMath:
