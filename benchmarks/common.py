@@ -7,6 +7,7 @@ per-pair ratios, not two single timings.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
@@ -73,7 +74,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def blas_name() -> str:
-    """NumPy's BLAS, with its thread count when threadpoolctl is installed."""
+    """NumPy's BLAS with its thread count (threadpoolctl if installed, else OpenBLAS asked directly)."""
     try:
         from threadpoolctl import threadpool_info
 
@@ -84,9 +85,33 @@ def blas_name() -> str:
         pass
     try:
         blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas['name']} {blas.get('version', '')}".strip()
+        name = f"{blas['name']} {blas.get('version', '')}".strip()
     except Exception:
-        return "unknown"
+        name = "unknown"
+    threads = openblas_threads()
+    return name if threads is None else f"{name} threads={threads}"
+
+
+OPENBLAS_THREAD_QUERIES = (
+    "scipy_openblas_get_num_threads64_",  # the OpenBLAS NumPy's wheels bundle
+    "openblas_get_num_threads64_",
+    "openblas_get_num_threads",
+)
+
+
+def openblas_threads() -> int | None:
+    """The thread count of the OpenBLAS loaded by NumPy (Linux: found in /proc/self/maps), or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        library = ctypes.CDLL(path)
+        for symbol in OPENBLAS_THREAD_QUERIES:
+            if hasattr(library, symbol):
+                return int(getattr(library, symbol)())
+    return None
 
 
 def environment(torch=None) -> dict:
