@@ -3,7 +3,7 @@
 An update such as Adam's is ten or so element-wise passes. Run per parameter, a GPT's 36 tensors
 cost 360 array calls a step, most on small arrays, and the time goes to call overhead. Because an
 ``Optimizer.update`` is element-wise and shape-agnostic, it can run once on the concatenation of a
-group instead. ``FlatGroup`` makes that concatenation free to keep:
+group instead. ``FlatGroup`` keeps what that needs:
 
 * every per-parameter state array (Adam's m and v, SGD's momentum) is a view into one buffer of the
   flat state, so ``optimizer.state`` and ``state_dict()`` look exactly as without flattening;
@@ -12,8 +12,9 @@ group instead. ``FlatGroup`` makes that concatenation free to keep:
   back into the parameters' own arrays: they are updated in place, as PyTorch's are, so anyone
   holding ``param.data`` sees the new values.
 
-State replaced behind the group's back (``load_state_dict``) is noticed by ``is_current`` and the
-group is flattened again from the arrays now in place.
+State replaced behind the group's back (``load_state_dict``), or a step in which some parameter had
+no gradient and was updated on its own, is noticed by ``is_current``; the group is then flattened
+again from the arrays now in place, or updated parameter by parameter while their steps differ.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _scalars(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class FlatGroup:
-    """A parameter group's parameters and optimizer state as views into contiguous buffers."""
+    """A parameter group's optimizer state as one buffer per entry (handed out as per-parameter views),
+    and the buffers its parameters and gradients are gathered into for each update."""
 
     def __init__(
         self,
