@@ -274,10 +274,9 @@ class GeluTanh(Function):
         xp = get_xp(x)
         # s = 1 / (1 + e^(-2u)) built in one buffer, -2u = -2 sqrt(2/pi) x (1 + 0.044715 x^2)
         gate = xp.multiply(x, x, out=xp.empty_like(x))  # (out=: an array even for 0-d x)
-        gate *= GELU_CUBIC
-        gate += 1
+        gate *= -2 * SQRT_2_OVER_PI * GELU_CUBIC
+        gate -= 2 * SQRT_2_OVER_PI
         gate *= x
-        gate *= -2 * SQRT_2_OVER_PI
         with overflow_allowed():
             xp.exp(gate, out=gate)
         gate += 1
