@@ -12,7 +12,7 @@ from typing import Any
 
 from .backend import Generator, default_generator, get_xp
 from .creation import rand
-from .ops.attention import Attention, PackedSelfAttention, causal_allowed
+from .ops.attention import Attention, PackedSelfAttention, attention_weights_differentiable, causal_allowed
 from .ops.fused import REDUCTIONS, CrossEntropy, LayerNorm
 from .ops.linalg import Linear as LinearOp
 from .tensor import Tensor
@@ -235,10 +235,7 @@ def scaled_dot_product_attention(
         allowed = given if allowed is None else allowed & given
     if dropout_p == 0 and not return_weights:  # one fused op (ops/attention.py)
         return Attention.apply(q, k, v, scale=scale, allowed=allowed)
-    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., Tq, Tk)
-    if allowed is not None:
-        scores = scores.masked_fill(Tensor._from_array(~allowed), -math.inf)
-    weights = scores.softmax(-1)
+    weights = attention_weights_differentiable(q, k, scale, allowed)  # (..., Tq, Tk)
     out = dropout(weights, dropout_p, training=dropout_p > 0, generator=generator) @ v  # (..., Tq, dv)
     return (out, weights) if return_weights else out
 
