@@ -1,6 +1,7 @@
 """The GPT training step (nanoGPT's CPU configuration) and its forward pass, against PyTorch eager.
 
     python benchmarks/bench_gpt.py [--rounds 30] [--warmup 5] [--gelu tanh|none] [--bias]
+    python benchmarks/bench_gpt.py --profile --rounds 20      # where our step's time goes (cProfile)
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_gpt.py     # the steadier 1-thread figure
 
 Configuration: 4 layers, 4 heads, d_model 128, context 64, batch 12, vocabulary 65, weight tying, no
@@ -32,6 +33,7 @@ import numpy
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from common import alternate, emit, environment, try_torch
+from torch_gpt import nanogpt_model, nanogpt_optimizer
 
 CONFIG = {"n_layers": 4, "n_heads": 4, "d_model": 128, "context_length": 64, "batch": 12, "vocab_size": 65}
 LR, WEIGHT_DECAY, BETAS, CLIP = 1e-3, 0.1, (0.9, 0.99), 1.0
@@ -75,7 +77,7 @@ def ours(gelu: str, bias: bool) -> tuple[Callable[[], None], Callable[[], None]]
             n_heads=c["n_heads"],
             d_model=c["d_model"],
             bias=bias,
-            gelu=gelu,
+            **({} if gelu == "tanh" else {"gelu": gelu}),  # (so it also runs on versions before the field)
         )
     )
     optimizer = optim.AdamW(parameter_groups(model, WEIGHT_DECAY), lr=LR, betas=BETAS)
@@ -99,58 +101,21 @@ def ours(gelu: str, bias: bool) -> tuple[Callable[[], None], Callable[[], None]]
 
 # ----------------------------------------------------------------------------- PyTorch
 def reference(torch, gelu: str, bias: bool) -> tuple[Callable[[], None], Callable[[], None]]:
-    """(train_step, forward) closures of the same GPT in PyTorch (nanoGPT's model, condensed)."""
-    tnn, F = torch.nn, torch.nn.functional
+    """(train_step, forward) closures of the same GPT in PyTorch (torch_gpt.py: nanoGPT's model)."""
     c = CONFIG
-    d, heads = c["d_model"], c["n_heads"]
-
-    class Block(tnn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ln_1, self.ln_2 = tnn.LayerNorm(d, bias=bias), tnn.LayerNorm(d, bias=bias)
-            self.qkv, self.attn_proj = tnn.Linear(d, 3 * d, bias=bias), tnn.Linear(d, d, bias=bias)
-            self.fc, self.proj = tnn.Linear(d, 4 * d, bias=bias), tnn.Linear(4 * d, d, bias=bias)
-            self.gelu = tnn.GELU(approximate=gelu)
-
-        def forward(self, x):
-            b, t, _ = x.shape
-            q, k, v = self.qkv(self.ln_1(x)).view(b, t, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + self.attn_proj(y.transpose(1, 2).reshape(b, t, d))
-            return x + self.proj(self.gelu(self.fc(self.ln_2(x))))
-
-    class GPT(tnn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.wte, self.wpe = tnn.Embedding(c["vocab_size"], d), tnn.Embedding(c["context_length"], d)
-            self.blocks = tnn.ModuleList(Block() for _ in range(c["n_layers"]))
-            self.ln_f = tnn.LayerNorm(d, bias=bias)
-            self.lm_head = tnn.Linear(d, c["vocab_size"], bias=False)
-            self.lm_head.weight = self.wte.weight
-
-        def forward(self, idx, targets=None):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for block in self.blocks:
-                x = block(x)
-            logits = self.lm_head(self.ln_f(x))
-            if targets is None:
-                return logits, None
-            return logits, F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
-
     torch.manual_seed(0)
-    model = GPT()
-    params = list(model.parameters())
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": WEIGHT_DECAY},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=LR, betas=BETAS)
+    model = nanogpt_model(
+        torch, c["vocab_size"], c["context_length"], c["n_layers"], c["n_heads"], c["d_model"], bias, gelu
+    )
+    optimizer = nanogpt_optimizer(torch, model, LR, WEIGHT_DECAY, BETAS)
+    cross_entropy = torch.nn.functional.cross_entropy
     data = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(8)])
     first_batch = torch.from_numpy(batches(1)[0][0])
 
     def train_step() -> None:
         x, y = next(data)
-        _, loss = model(x, y)
+        logits = model(x)
+        loss = cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
@@ -161,6 +126,30 @@ def reference(torch, gelu: str, bias: bool) -> tuple[Callable[[], None], Callabl
             model(first_batch)
 
     return train_step, forward
+
+
+# ----------------------------------------------------------------------------- profile
+def profile(steps: int, gelu: str, bias: bool, top: int = 12) -> dict:
+    """Where our training step's time goes: cProfile over ``steps`` steps, the ``top`` functions by
+    own time (ms per step), and how many ``Function.apply`` calls a step makes."""
+    import cProfile
+    import pstats
+
+    train_step = ours(gelu, bias)[0]
+    train_step()
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [train_step() for _ in range(steps)])
+    stats = pstats.Stats(profiler).stats  # {(file, line, name): (calls, primitive, own, cumulative, ...)}
+    rows = sorted(stats.items(), key=lambda item: -item[1][2])[:top]
+    applies = sum(v[0] for (file, _, name), v in stats.items() if name == "apply" and "function.py" in file)
+    return {
+        "profiled_ms_per_step": round(1e3 * sum(v[2] for v in stats.values()) / steps, 1),
+        "function_apply_per_step": applies // steps,
+        "own_ms_per_step": {
+            f"{pathlib.Path(file).name}:{line}({name})": round(1e3 * v[2] / steps, 2)
+            for (file, line, name), v in rows
+        },
+    }
 
 
 # ----------------------------------------------------------------------------- memory
@@ -188,10 +177,20 @@ def main() -> None:
     parser.add_argument("--gelu", choices=("tanh", "none"), default="tanh")
     parser.add_argument("--bias", action="store_true", help="biases in linear layers and layer norms")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--profile", action="store_true", help="profile our step instead of timing both")
     parser.add_argument("--measure-memory-of", choices=("ours", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_memory_of:
         return measure_memory_here(args.measure_memory_of, args.rounds, args.gelu, args.bias)
+    if args.profile:
+        return emit(
+            {
+                "benchmark": "gpt_profile",
+                **CONFIG,
+                **profile(args.rounds, args.gelu, args.bias),
+                **environment(),
+            }
+        )
     torch = try_torch()
     our_step, our_forward = ours(args.gelu, args.bias)
     ref_step, ref_forward = reference(torch, args.gelu, args.bias) if torch else (None, None)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pathlib
 import sys
 import time
@@ -29,50 +28,10 @@ from zoo.evaluate import evaluate
 from zoo.tokenizers import CharTokenizer
 from zoo.train import TrainConfig, learning_rate
 
-D_MODEL, HEADS, LAYERS, CONTEXT, BATCH, STEPS = 128, 4, 4, 64, 12, 2000
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from torch_gpt import nanogpt_model, nanogpt_optimizer
 
-
-def build_model(torch, vocab_size: int, gelu: str):
-    tnn, F = torch.nn, torch.nn.functional
-
-    class Block(tnn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ln_1, self.ln_2 = tnn.LayerNorm(D_MODEL, bias=False), tnn.LayerNorm(D_MODEL, bias=False)
-            self.c_attn = tnn.Linear(D_MODEL, 3 * D_MODEL, bias=False)
-            self.attn_c_proj = tnn.Linear(D_MODEL, D_MODEL, bias=False)
-            self.c_fc = tnn.Linear(D_MODEL, 4 * D_MODEL, bias=False)
-            self.c_proj = tnn.Linear(4 * D_MODEL, D_MODEL, bias=False)
-            self.gelu = tnn.GELU(approximate=gelu)
-
-        def forward(self, x):
-            b, t, _ = x.shape
-            heads = self.c_attn(self.ln_1(x)).view(b, t, 3, HEADS, D_MODEL // HEADS)
-            q, k, v = heads.permute(2, 0, 3, 1, 4)
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + self.attn_c_proj(y.transpose(1, 2).reshape(b, t, D_MODEL))
-            return x + self.c_proj(self.gelu(self.c_fc(self.ln_2(x))))
-
-    class GPT(tnn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.wte, self.wpe = tnn.Embedding(vocab_size, D_MODEL), tnn.Embedding(CONTEXT, D_MODEL)
-            self.blocks = tnn.ModuleList(Block() for _ in range(LAYERS))
-            self.ln_f = tnn.LayerNorm(D_MODEL, bias=False)
-            for module in self.modules():
-                if isinstance(module, tnn.Linear | tnn.Embedding):
-                    tnn.init.normal_(module.weight, 0.0, 0.02)
-            for name, p in self.named_parameters():
-                if name.endswith("c_proj.weight"):  # both residual projections
-                    tnn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * LAYERS))
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for block in self.blocks:
-                x = block(x)
-            return self.ln_f(x) @ self.wte.weight.T  # tied output layer
-
-    return GPT()
+CONTEXT, BATCH, STEPS = 64, 12, 2000
 
 
 class Scored:
@@ -109,13 +68,9 @@ def main() -> None:
     tokenizer = CharTokenizer.fit(corpus.train)
     train_ids, val_ids = tokenizer.encode(corpus.train), tokenizer.encode(corpus.val)
     torch.manual_seed(args.seed)
-    model = build_model(torch, tokenizer.vocab_size, args.gelu)
+    model = nanogpt_model(torch, tokenizer.vocab_size, CONTEXT, gelu=args.gelu)
     params = list(model.parameters())
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+    optimizer = nanogpt_optimizer(torch, model, lr=1e-3, weight_decay=0.1, betas=(0.9, 0.99))
     schedule = TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_steps=100, max_steps=STEPS)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
