@@ -34,7 +34,7 @@ def settled_call(fn: Callable[[], object]) -> float:
 
     BLAS and OpenMP worker threads keep spinning for a while after their last task; when two
     libraries alternate in one process, the threads of the one that just ran take cores from the
-    other (PyTorch's step doubled, 44 ms -> 95 ms, right after a NumPy step). The pause lets them
+    other (PyTorch's GPT step ran far slower right after a NumPy step). The pause lets them
     go to sleep, so each implementation is timed as it runs on its own.
     """
     time.sleep(SETTLE_S)

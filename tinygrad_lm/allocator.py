@@ -3,8 +3,8 @@
 Array code allocates many short-lived temporaries of the same few sizes (an activation of a GPT
 block is 1.5 MB). By default glibc serves such blocks with ``mmap`` or trims them off the heap as
 soon as they are freed, so the next temporary of that size page-faults its memory in again: in a
-GPT training step that costs more than the arithmetic (an element-wise formula of a dozen passes
-over 1.5 MB took 3.9 ms instead of 0.74 ms). ``keep_freed_memory()`` raises glibc's two thresholds
+GPT training step that is a large share of the element-wise work (``benchmarks/README.md`` gives the
+step with and without this setting). ``keep_freed_memory()`` raises glibc's two thresholds
 so that blocks below ``mmap_threshold`` come from the heap and a freed heap is kept for reuse:
 resident memory stays at its high-water mark instead of shrinking between steps.
 

@@ -129,7 +129,7 @@ def _scatter_add_rows(target: numpy.ndarray, rows: numpy.ndarray, values: Any) -
     """``target[rows] += values`` for one integer array indexing the first axis (an embedding's backward).
 
     Sorts the rows (stably, so equal rows keep their order) and sums each run of equal rows with one
-    ``add.reduceat``: about 5x faster than ``numpy.add.at``, which handles one element at a time.
+    ``add.reduceat``, instead of ``numpy.add.at``, which handles one element at a time.
     """
     values = numpy.broadcast_to(values, rows.shape + target.shape[1:]).reshape(-1, *target.shape[1:])
     rows = rows.ravel()

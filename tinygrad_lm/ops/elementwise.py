@@ -264,7 +264,7 @@ class GeluTanh(Function):
     """The tanh approximation of GELU (GPT-2): y = x/2 (1 + tanh u),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
     Computed as y = x s with the gate s = (1 + tanh u)/2 = 1 / (1 + e^(-2u)): one exponential instead
-    of a tanh (twice as fast for float32 arrays) and no cancellation in 1 + tanh u for x << 0. For
+    of a tanh (NumPy's float32 tanh is the slower) and no cancellation in 1 + tanh u for x << 0. For
     very negative x, e^(-2u) overflows to inf and s is exactly 0, its limit. Forward keeps s, so a
     first-order backward is one array expression (``gelu_tanh_slope``); under create_graph s is
     recomputed as a Tensor.
