@@ -12,9 +12,9 @@ Every parameter ~ U(-1/sqrt(H), 1/sqrt(H)). A state is a tuple: (h,) or, for the
 
 Each cell kind is a small "math" class with the step written twice: with Tensor ops (``step``, used
 by the cells and by the composed scan) and on raw arrays with its hand-derived backward (used by the
-fused ``RecurrentScan`` op). The multi-layer driver, shared by the three layers, projects the inputs
-of ALL time steps in one product (B*T, C) @ W_ih^T per layer; the loop then does h @ W_hh^T and the
-element-wise gates per step.
+fused ``RecurrentScan`` op, one per layer). The fused scan projects the inputs of ALL time steps in one
+product per layer; its loop then does W_hh h and the element-wise gates per step, and backward takes the
+weight gradients in one product each after its loop (see ``RecurrentScan``).
 """
 
 from __future__ import annotations
@@ -35,39 +35,57 @@ State = tuple[Tensor, ...]
 constant = Tensor._from_array
 
 
-def _sigmoid(a, xp):
-    """1 / (1 + e^-a) = (1 + tanh(a/2)) / 2, which never overflows."""
-    return 0.5 * (1 + xp.tanh(0.5 * a))
+def _sigmoid_(a, xp):
+    """a <- 1 / (1 + e^-a), in place. (e^-a may overflow to inf, where the result is 0 exactly: the limit.)"""
+    xp.negative(a, out=a)
+    with overflow_allowed():
+        xp.exp(a, out=a)
+    a += 1
+    return xp.reciprocal(a, out=a)
 
 
-def _lstm_gates(a, xp):
-    """(sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)) with ONE exponential, in place on a (B, 4H):
-    s = 1 / (1 + e^(-k a)) with k = 1 on i, f, o and k = 2 on g, then g = 2 s - 1 = tanh(a_g).
-    (e^(-k a) may overflow to inf, where s = 0 exactly: the limit.)"""
-    hidden = a.shape[-1] // 4
-    a *= _gate_exponents(a.shape[-1], a.dtype.str, xp)
+def _lstm_gates_(a, xp):
+    """(sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)) with ONE exponential, in place on a (4H, B):
+    s = 1 / (1 + e^(-k a)) with k = 1 on i, f, o and k = 2 on g, then g = 2 s - 1 = tanh(a_g)."""
+    a *= _gate_exponents(a.shape[0], a.dtype.str, xp)
     with overflow_allowed():
         xp.exp(a, out=a)
     a += 1
     xp.reciprocal(a, out=a)
-    g = a[..., 2 * hidden : 3 * hidden]
+    g = _gate_rows(a, 4)[2]
     g *= 2
     g -= 1
     return a
 
 
 @functools.lru_cache(maxsize=32)
-def _gate_exponents(width: int, dtype: str, xp: Any) -> Any:
-    """-k of ``_lstm_gates``: -1 on the i, f, o quarters and -2 on g."""
-    exponents = xp.full(width, -1.0, dtype=dtype)
-    exponents[width // 2 : 3 * width // 4] = -2.0
+def _gate_exponents(rows: int, dtype: str, xp: Any) -> Any:
+    """-k of ``_lstm_gates_`` as a column (4H, 1): -1 on the i, f, o blocks and -2 on g."""
+    exponents = xp.full((rows, 1), -1.0, dtype=dtype)
+    exponents[rows // 2 : 3 * rows // 4] = -2.0
     return exponents
 
 
-def _split(a, parts: int) -> list:
-    """The last axis of an array cut into ``parts`` equal pieces (views)."""
-    size = a.shape[-1] // parts
-    return [a[..., k * size : (k + 1) * size] for k in range(parts)]
+def _gate_rows(a, parts: int) -> list:
+    """The gate axis (-2) of a feature-major array (..., G H, B) cut into ``parts`` blocks (views)."""
+    size = a.shape[-2] // parts
+    return [a[..., k * size : (k + 1) * size, :] for k in range(parts)]
+
+
+# The fused scan works FEATURE-MAJOR: a state is h^T (H, B), a step's pre-activations a^T (G H, B), and
+# sequences are (T, ., B). Then h_t^T = W_hh h_{t-1}^T is a product of the weight as it is stored, every
+# gate is a contiguous block of rows, and each step reads and writes contiguous memory. (NumPy is several
+# times slower on the strided rows of a (B, T, .) array, and OpenBLAS is faster on W h^T than on h W^T.)
+# Each math class writes its cell twice: ``step`` with Tensor ops (cells, composed scan) and the array
+# methods used by ``RecurrentScan``:
+#   buffers(steps, batch, hidden, dtype, xp)  the (T, ., B) arrays its forward steps fill
+#   forward_step(x_t, a, state, seq_t, h_out, xp)  one step; a = W_hh h (+ b_hh) may be overwritten
+#   backward_coefficients(proj, seq, initial, xp)  everything backward needs that does NOT depend on
+#       the incoming gradient, for all time steps at once (T, ...); seq also holds h and h_prev
+#   backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp)  writes d x_proj_t, d h_proj_t as (G, H, B) and
+#       returns (carry to step t - 1, gradient reaching h_{t-1} directly or None)
+# With the coefficients precomputed, each step of backward is a handful of products that are linear in
+# the incoming gradient.
 
 
 class RNNMath:
@@ -75,31 +93,41 @@ class RNNMath:
 
     gates, n_states = 1, 1
     shared_pre_activation = True  # d x_proj = d h_proj: backward stores it once
+    additive_recurrent_bias = True  # b_hh only adds to a: it is added to x_proj once for all steps
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
         return ((x_proj + h_proj).tanh(),)
 
     @staticmethod
-    def forward_arrays(x_proj, h_proj, state, xp):
-        h_proj += x_proj  # h_proj is the driver's fresh buffer: the step may overwrite it
-        h = xp.tanh(h_proj, out=h_proj)
-        return (h,), h
+    def buffers(steps, batch, hidden, dtype, xp) -> dict:
+        return {}
 
     @staticmethod
-    def backward_arrays(d_state, h, xp):
-        """(d x_proj, d h_proj, gradient reaching the previous state other than through h_proj)."""
-        da = d_state[0] * (1 - h * h)
-        return da, da, (0,)
+    def forward_step(x_t, a, state, seq_t, h_out, xp):
+        a += x_t
+        return (xp.tanh(a, out=h_out),)
+
+    @staticmethod
+    def backward_coefficients(proj, seq, initial, xp) -> dict:
+        slope = 1 - seq["h"] * seq["h"]
+        return {"slope": slope[:, None]}  # (T, 1, H, B)
+
+    @staticmethod
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        xp.multiply(coef_t["slope"], dh, out=d_x_t)
+        return (), None
 
 
 class LSTMMath:
     """c' = f c + i g, h' = o tanh c';  with a = x_proj + h_proj split (i, f, g, o):
-    dc = dc' + dh' o (1 - tanh^2 c'),  da = (dc g i(1-i), dc c f(1-f), dc i (1-g^2), dh' tanh c' o(1-o)),
-    and dc flows on as dc f."""
+    dc = dc' + dh' q,  da = (dc g i(1-i), dc c f(1-f), dc i (1-g^2), dh' tanh c' o(1-o)),  dc flows on
+    as dc f, where q = o (1 - tanh^2 c') and the four factors multiplying dc, dc, dc, dh' are the
+    precomputed coefficients."""
 
     gates, n_states = 4, 2
     shared_pre_activation = True
+    additive_recurrent_bias = True
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
@@ -109,48 +137,52 @@ class LSTMMath:
         return o.sigmoid() * c.tanh(), c
 
     @staticmethod
-    def forward_arrays(x_proj, h_proj, state, xp):
-        _, c_prev = state
-        h_proj += x_proj
-        act = _lstm_gates(h_proj, xp)
-        i, f, g, o = _split(act, 4)
-        c = f * c_prev
-        c += i * g
-        tanh_c = xp.tanh(c)
-        return (o * tanh_c, c), (act, c_prev, tanh_c)
+    def buffers(steps, batch, hidden, dtype, xp) -> dict:
+        return {name: xp.empty((steps, hidden, batch), dtype=dtype) for name in ("c", "tanh_c")}
 
     @staticmethod
-    def backward_arrays(d_state, saved, xp):
-        dh, dc = d_state
-        act, c_prev, tanh_c = saved
-        i, f, g, o = _split(act, 4)
-        dc = dc + dh * o * (1 - tanh_c * tanh_c)
-        slopes = 1 - act  # the activations' derivatives: s (1 - s) on i, f, o and 1 - g^2 on g
-        slopes *= act
-        slopes[..., g_slice(act)] = 1 - g * g
-        da = xp.empty_like(act)
-        di, df, dg, do = _split(da, 4)
-        xp.multiply(dc, g, out=di)
-        xp.multiply(dc, c_prev, out=df)
-        xp.multiply(dc, i, out=dg)
-        xp.multiply(dh, tanh_c, out=do)
-        da *= slopes
-        return da, da, (0, dc * f)
+    def forward_step(x_t, a, state, seq_t, h_out, xp):
+        a += x_t
+        i, f, g, o = _gate_rows(_lstm_gates_(a, xp), 4)  # a now holds the activations (kept for backward)
+        c = xp.multiply(f, state[1], out=seq_t["c"])
+        c += i * g
+        tanh_c = xp.tanh(c, out=seq_t["tanh_c"])
+        return xp.multiply(o, tanh_c, out=h_out), c
 
+    @staticmethod
+    def backward_coefficients(proj, seq, initial, xp) -> dict:
+        act = proj.reshape(proj.shape[0], 4, -1, proj.shape[-1])  # (T, 4, H, B): i, f, g, o
+        c, tanh_c = seq["c"], seq["tanh_c"]
+        c_prev = xp.concatenate([initial[1][None], c[:-1]])
+        coef = 1 - act  # the activations' slopes s(1 - s), and 1 - g^2 on g
+        coef *= act
+        g = act[:, 2]
+        xp.multiply(g, g, out=coef[:, 2])
+        xp.subtract(1, coef[:, 2], out=coef[:, 2])
+        for k, factor in enumerate((g, c_prev, act[:, 0], tanh_c)):
+            coef[:, k] *= factor
+        q = 1 - tanh_c * tanh_c
+        q *= act[:, 3]
+        return {"coef": coef, "q": q, "f": act[:, 1]}
 
-def g_slice(act) -> slice:
-    """Where the cell input g sits among the LSTM's (i, f, g, o) gates on the last axis."""
-    hidden = act.shape[-1] // 4
-    return slice(2 * hidden, 3 * hidden)
+    @staticmethod
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        dc = dh * coef_t["q"]
+        dc += carry[0]
+        xp.multiply(coef_t["coef"][:3], dc, out=d_x_t[:3])
+        xp.multiply(coef_t["coef"][3], dh, out=d_x_t[3])
+        dc *= coef_t["f"]
+        return (dc,), None
 
 
 class GRUMath:
     """h' = n + z (h - n), n = tanh(a_n), a_n = x_n + r h_n:  da_n = dh' (1 - z)(1 - n^2),
     dr = da_n h_n,  dz = dh' (h - n);  d x_proj = (dr r(1-r), dz z(1-z), da_n),
-    d h_proj = (same, same, da_n r), and dh' z reaches h directly."""
+    d h_proj = (same, same, da_n r), and dh' z reaches h directly: all linear in dh'."""
 
     gates, n_states = 3, 1
     shared_pre_activation = False
+    additive_recurrent_bias = False  # b_hn sits inside r * (W_hn h + b_hn)
 
     @staticmethod
     def step(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
@@ -162,54 +194,90 @@ class GRUMath:
         return ((1 - z) * n + z * h,)
 
     @staticmethod
-    def forward_arrays(x_proj, h_proj, state, xp):
-        (h,) = state
-        hidden = h.shape[-1]
-        rz = _sigmoid(x_proj[:, : 2 * hidden] + h_proj[:, : 2 * hidden], xp)  # (B, 2H)
-        r, z = _split(rz, 2)
-        h_n = h_proj[:, 2 * hidden :]
-        n = xp.tanh(x_proj[:, 2 * hidden :] + r * h_n)
-        return (n + z * (h - n),), (rz, n, h_n, h)
+    def buffers(steps, batch, hidden, dtype, xp) -> dict:
+        return {
+            "rz": xp.empty((steps, 2 * hidden, batch), dtype=dtype),
+            "n": xp.empty((steps, hidden, batch), dtype=dtype),
+        }
 
     @staticmethod
-    def backward_arrays(d_state, saved, xp):
-        (dh,) = d_state
-        rz, n, h_n, h = saved
-        r, z = _split(rz, 2)
-        da_n = dh * (1 - z) * (1 - n * n)
-        da_rz = xp.concatenate([da_n * h_n * r * (1 - r), dh * (h - n) * z * (1 - z)], axis=-1)
-        return xp.concatenate([da_rz, da_n], -1), xp.concatenate([da_rz, da_n * r], -1), (dh * z,)
+    def forward_step(x_t, a, state, seq_t, h_out, xp):
+        (h,) = state
+        hidden = h.shape[0]
+        rz = _sigmoid_(xp.add(x_t[: 2 * hidden], a[: 2 * hidden], out=seq_t["rz"]), xp)
+        r, z = _gate_rows(rz, 2)
+        n = xp.multiply(r, a[2 * hidden :], out=seq_t["n"])  # a keeps h_n = W_hn h + b_hn
+        n += x_t[2 * hidden :]
+        xp.tanh(n, out=n)
+        step = h - n
+        step *= z
+        return (xp.add(n, step, out=h_out),)
+
+    @staticmethod
+    def backward_coefficients(proj, seq, initial, xp) -> dict:
+        r, z = _gate_rows(seq["rz"], 2)
+        n, h_n = seq["n"], _gate_rows(proj, 3)[2]
+        coef_x = xp.empty((n.shape[0], 3) + n.shape[1:], dtype=n.dtype)  # (T, 3, H, B)
+        da_n = coef_x[:, 2]
+        xp.multiply(n, n, out=da_n)
+        xp.subtract(1, da_n, out=da_n)
+        da_n *= 1 - z
+        xp.multiply(da_n, h_n, out=coef_x[:, 0])
+        coef_x[:, 0] *= r * (1 - r)
+        xp.subtract(seq["h_prev"], n, out=coef_x[:, 1])
+        coef_x[:, 1] *= z * (1 - z)
+        coef_h = coef_x.copy()
+        coef_h[:, 2] *= r
+        return {"x": coef_x, "h": coef_h, "z": z}
+
+    @staticmethod
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        xp.multiply(coef_t["x"], dh, out=d_x_t)
+        xp.multiply(coef_t["h"], dh, out=d_h_t)
+        return (), dh * coef_t["z"]
 
 
 class RecurrentScan(Function):
-    """One layer over a whole sequence as one op, for speed: state_t = cell(x_proj_t, h_{t-1} W_hh^T + b_hh).
+    """One layer over a whole sequence as one op, for speed:
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, state_t = cell(a_t, state_{t-1}).
 
-    Inputs x_proj (B, T, G H) (the input projections), W_hh (G H, H), b_hh (G H,), then the initial
-    state arrays (B, H). The output packs h_1..h_T followed by the final values of the other state
-    entries (c_T for the LSTM): (B, T + n_states - 1, H).
+    Inputs x (B, T, C), W_ih (G H, C), b_ih (G H,), W_hh (G H, H), b_hh (G H,), then the initial state
+    arrays (B, H). The output packs h_1..h_T followed by the final values of the other state entries
+    (c_T for the LSTM): (B, T + n_states - 1, H).
 
-    Backward runs back through time on arrays with the cell's hand-derived step, storing the
-    pre-activation gradients dA (B, T, G H); then dW_hh = dA^T h_prev and db_hh = sum dA in ONE product
-    after the loop. Time steps are read and written as strided views of the (B, T, .) arrays. It is
-    first-order only: under ``create_graph`` it raises (use ``fused=False``).
+    Feature-major inside (see above): the input projections of all steps come from ONE batched product
+    W_ih (x^T)_t -> (T, G H, B), with b_ih (and b_hh where it only adds) folded in. Backward first
+    computes the cell's coefficients for all steps in a few whole-sequence passes, then runs back
+    through time with a few products per step, storing the pre-activation gradients dA (T, G, H, B);
+    the weight gradients dW = sum_t dA_t (input_t)^T, the bias gradients and dx = W_ih^T dA are then
+    whole-sequence products after the loop. It is first-order only: under ``create_graph`` it raises
+    (use ``fused=False``).
     """
 
-    def forward(self, x_proj, w_hh, b_hh, *state, math=RNNMath):
-        xp = get_xp(x_proj)
-        (batch, steps, _), hidden = x_proj.shape, w_hh.shape[1]
-        self.math, self.h0 = math, state[0]
-        packed = xp.empty((batch, steps + math.n_states - 1, hidden), dtype=x_proj.dtype)
-        self.saved, recording = [], is_grad_enabled()  # under no_grad nothing is kept for backward
-        for t in range(steps):  # x_proj[:, t] and packed[:, t] are strided views: no transposed copies
-            h_proj = state[0] @ w_hh.T
-            h_proj += b_hh
-            state, saved = math.forward_arrays(x_proj[:, t], h_proj, state, xp)
-            packed[:, t] = state[0]
-            if recording:
-                self.saved.append(saved)
+    def forward(self, x, w_ih, b_ih, w_hh, b_hh, *state, math=RNNMath):
+        xp = get_xp(x)
+        batch, steps, _ = x.shape
+        hidden = w_hh.shape[1]
+        self.math = math
+        self.x_t = xp.ascontiguousarray(x.transpose(1, 2, 0))  # (T, C, B)
+        x_in = xp.matmul(w_ih, self.x_t)  # (T, G H, B)
+        x_in += (b_ih + b_hh if math.additive_recurrent_bias else b_ih)[:, None]
+        state = self.initial = tuple(xp.ascontiguousarray(s.T) for s in state)  # (H, B) each
+        self.hs = xp.empty((steps, hidden, batch), dtype=x.dtype)  # h_1 .. h_T
+        self.proj = xp.empty_like(x_in)  # W_hh h (+ b_hh), then whatever the cell keeps of it
+        self.seq = math.buffers(steps, batch, hidden, x.dtype, xp)
+        for t in range(steps):
+            a = xp.matmul(w_hh, state[0], out=self.proj[t])
+            if not math.additive_recurrent_bias:
+                a += b_hh[:, None]
+            seq_t = {name: buffer[t] for name, buffer in self.seq.items()}
+            state = math.forward_step(x_in[t], a, state, seq_t, self.hs[t], xp)
+        packed = xp.empty((batch, steps + math.n_states - 1, hidden), dtype=x.dtype)
+        packed[:, :steps] = self.hs.transpose(2, 0, 1)
         for k, final in enumerate(state[1:]):
-            packed[:, steps + k] = final
-        self.hs = packed[:, :steps]  # (B, T, H)
+            packed[:, steps + k] = final.T
+        if not is_grad_enabled():  # nothing is kept for a backward that cannot come
+            self.x_t = self.proj = self.seq = None
         return packed
 
     def backward(self, g):
@@ -218,32 +286,58 @@ class RecurrentScan(Function):
                 "RecurrentScan (the fused RNN/LSTM/GRU loop) is differentiable once only; for "
                 "create_graph=True build the layer with fused=False (the composition of Tensor ops)"
             )
-        xp, w_hh, g = get_xp(g.data), self.inputs[1].data, g.data  # g: (B, T + n_states - 1, H)
-        steps = len(self.saved)
-        d_state = (xp.zeros_like(g[:, 0]), *(g[:, k] for k in range(steps, g.shape[1])))
-        d_x = xp.empty((g.shape[0], steps, w_hh.shape[0]), dtype=g.dtype)  # (B, T, G H)
-        d_hproj = d_x if self.math.shared_pre_activation else xp.empty_like(d_x)
+        xp, w_ih, w_hh, g = get_xp(g.data), self.inputs[1].data, self.inputs[3].data, g.data
+        math, (steps, hidden, batch) = self.math, self.hs.shape
+        h_prev = xp.concatenate([self.initial[0][None], self.hs[:-1]])  # (T, H, B)
+        coef = math.backward_coefficients(
+            self.proj, dict(self.seq, h=self.hs, h_prev=h_prev), self.initial, xp
+        )
+        d_x = xp.empty((steps, math.gates, hidden, batch), dtype=g.dtype)  # dA as (T, G, H, B)
+        d_hproj = d_x if math.shared_pre_activation else xp.empty_like(d_x)
+        g_h = xp.ascontiguousarray(
+            g[:, :steps].transpose(1, 2, 0)
+        )  # (T, H, B); g is (B, T + n_states - 1, H)
+        carry = tuple(xp.ascontiguousarray(g[:, steps + k].T) for k in range(math.n_states - 1))
+        d_h = xp.zeros_like(self.initial[0])  # the gradient reaching h_t from step t + 1
         for t in reversed(range(steps)):
-            d_state = (d_state[0] + g[:, t], *d_state[1:])
-            d_x[:, t], d_h, d_prev = self.math.backward_arrays(d_state, self.saved[t], xp)
-            if d_hproj is not d_x:
-                d_hproj[:, t] = d_h
-            d_prev_h = d_hproj[:, t] @ w_hh
-            d_prev_h += d_prev[0]
-            d_state = (d_prev_h, *d_prev[1:])
-        h_prev = xp.concatenate([self.h0[:, None], self.hs[:, :-1]], axis=1)  # (B, T, H)
-        flat = d_hproj.reshape(-1, w_hh.shape[0])  # (B T, G H)
-        d_w = flat.T @ h_prev.reshape(-1, w_hh.shape[1])
-        grads = (d_x, d_w, flat.sum(axis=0), *d_state)
+            d_h += g_h[t]
+            coef_t = {name: c[t] for name, c in coef.items()}
+            carry, direct = math.backward_step(d_h, carry, coef_t, d_x[t], d_hproj[t], xp)
+            d_h = w_hh.T @ d_hproj[t].reshape(-1, batch)
+            if direct is not None:
+                d_h += direct
+        # the weight and bias gradients contract over (t, b): one product each, feature-first (., T B)
+        d_x_f = _feature_first(d_x.reshape(steps, -1, batch), xp)  # (G H, T B)
+        d_hproj_f = d_x_f if d_hproj is d_x else _feature_first(d_hproj.reshape(steps, -1, batch), xp)
+        x_f = _feature_first(self.x_t, xp)  # (C, T B)
+        grads = (
+            (w_ih.T @ d_x_f).reshape(-1, steps, batch).transpose(2, 1, 0),  # dx (B, T, C)
+            d_x_f @ x_f.T,  # dW_ih (G H, C)
+            d_x_f.sum(axis=1),
+            d_hproj_f @ _feature_first(h_prev, xp).T,  # dW_hh (G H, H)
+            d_hproj_f.sum(axis=1),
+            d_h.T,
+            *(c.T for c in carry),
+        )
         return tuple(constant(xp.asarray(d)) for d in grads)
 
 
-def scan_fused(math: Any, x_proj: Tensor, w_hh: Tensor, b_hh: Tensor | None, state: State) -> tuple:
-    """(outputs (B, T, H), final state) of one layer with ``RecurrentScan``."""
-    if b_hh is None:
-        b_hh = zeros(w_hh.shape[0], dtype=w_hh.dtype, device=w_hh.device)
-    packed = RecurrentScan.apply(x_proj, w_hh, b_hh, *state, math=math)  # (B, T + n_states - 1, H)
-    steps = x_proj.shape[1]
+def _feature_first(a, xp):
+    """(T, F, B) -> (F, T B), contiguous: a sequence laid out for one product over all steps."""
+    return xp.ascontiguousarray(a.transpose(1, 0, 2)).reshape(a.shape[1], -1)
+
+
+def scan_fused(
+    math: Any, x: Tensor, weights: tuple[Tensor | None, ...], state: State
+) -> tuple[Tensor, State]:
+    """(outputs (B, T, H), final state) of one layer with ``RecurrentScan``; weights (W_ih, W_hh,
+    b_ih, b_hh) with None biases for a layer without them."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    b_ih, b_hh = (
+        zeros(w_hh.shape[0], dtype=w_hh.dtype, device=w_hh.device) if b is None else b for b in (b_ih, b_hh)
+    )
+    packed = RecurrentScan.apply(x, w_ih, b_ih, w_hh, b_hh, *state, math=math)  # (B, T + n_states - 1, H)
+    steps = x.shape[1]
     outputs = packed if math.n_states == 1 else packed[:, :steps]
     return outputs, (packed[:, steps - 1], *(packed[:, steps + k] for k in range(math.n_states - 1)))
 
@@ -375,13 +469,17 @@ class _Recurrent(Module):
             raise ValueError(
                 f"{type(self).__name__}: expected input (B, T, {self.input_size}), got {x.shape}"
             )
-        scan = scan_fused if self.fused else scan_composed
+        if x.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__}: the sequence is empty (T = 0 in input {x.shape})")
         initial = self._initial_states(state, x)
         finals = []
         for layer in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer)
-            x_proj = F.linear(x, w_ih, b_ih)  # (B, T, G H): every time step in one product
-            x, final = scan(self.math, x_proj, w_hh, b_hh, initial[layer])
+            if self.fused:
+                x, final = scan_fused(self.math, x, (w_ih, w_hh, b_ih, b_hh), initial[layer])
+            else:
+                x_proj = F.linear(x, w_ih, b_ih)  # (B, T, G H): every time step in one product
+                x, final = scan_composed(self.math, x_proj, w_hh, b_hh, initial[layer])
             finals.append(final)
         stacked = tuple(stack([final[k] for final in finals]) for k in range(self.math.n_states))
         return x, _from_tuple(self.math, stacked)  # (B, T, H), entries (num_layers, B, H)
