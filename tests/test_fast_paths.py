@@ -6,6 +6,8 @@
 * A float32 model's forward, backward and optimizer step create only float32 arrays.
 * The flat-buffer update equals the per-parameter one bit for bit, and survives state_dict round trips.
 * The row scatter-add of embedding backward equals ``numpy.add.at``.
+* The row means and sums written as products with a vector of ones equal NumPy's reductions, and
+  fall back to them (or to the differentiable Tensor reductions) where a product does not apply.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 import tinygrad_lm as tg
 from tinygrad_lm import allocator, function, optim
 from tinygrad_lm.backend import scatter_add
+from tinygrad_lm.ops.rows import column_sums, row_means, row_sums
 from zoo.models import GPT, GPTConfig
 from zoo.train import parameter_groups
 
@@ -209,6 +212,34 @@ def test_row_scatter_add_equals_numpy_add_at(rows, index, width):
     ours = np.zeros((rows, width))
     scatter_add(ours, (index,), values)
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-15)
+
+
+@given(
+    shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), dtype=st.sampled_from(["float32", "float64"])
+)
+def test_row_reductions_as_products_equal_numpy(shape, dtype):
+    """Against the float64 reduction, within the classical bound for a sum of n terms in any order,
+    |error| <= n u sum |a_i| (u the unit roundoff): no summation order is assumed."""
+    a = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    exact, magnitude = a.astype(np.float64), np.abs(a.astype(np.float64))
+    u, leading = np.finfo(dtype).eps / 2, tuple(range(a.ndim - 1))
+    cases = [  # (ours, float64 value, sum of magnitudes, terms; the mean's division adds one rounding)
+        (row_means(a), exact.mean(-1, keepdims=True), magnitude.mean(-1, keepdims=True), a.shape[-1] + 1),
+        (row_sums(a), exact.sum(-1, keepdims=True), magnitude.sum(-1, keepdims=True), a.shape[-1]),
+        (column_sums(a), exact.sum(leading), magnitude.sum(leading), a.size // a.shape[-1]),
+    ]
+    for ours, expected, size, terms in cases:
+        assert ours.shape == expected.shape and ours.dtype == a.dtype
+        assert np.all(np.abs(ours - expected) <= terms * u * size)
+
+
+def test_row_reductions_fall_back_where_a_product_does_not_apply():
+    integers = np.arange(6).reshape(2, 3)
+    assert row_sums(integers).tolist() == [[3], [12]] and column_sums(integers).tolist() == [3, 5, 7]
+    assert row_sums(np.zeros((2, 0))).tolist() == [[0.0], [0.0]]
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    (row_means(x) * tg.tensor([[1.0], [2.0]])).sum().backward()  # Tensors: the differentiable mean
+    np.testing.assert_allclose(x.grad.numpy(), [[1 / 3] * 3, [2 / 3] * 3])
 
 
 def test_allocator_tuning_can_be_switched_off(monkeypatch):

@@ -7,7 +7,11 @@ For queries q (..., Tq, d), keys k (..., Tk, d), values v (..., Tk, dv) and a bo
 
 Backward, with G = dL/dO (the softmax's Jacobian applied row by row):
 
-    dV = P^T G,   dP = G V^T,   dS = P * (dP - rowsum(dP * P)),   dQ = s dS K,   dK = s dS^T Q
+    dV = P^T G,   dP = G V^T,   dS = P * (dP - D),   dQ = s dS K,   dK = s dS^T Q
+
+with D = rowsum(dP * P) = rowsum(G * O) (as in FlashAttention): the second form is a pass over the
+(..., Tq, dv) output instead of the (..., Tq, Tk) weights. Row sums are products with a vector of ones
+(``ops.rows``), faster than NumPy's reductions over short rows.
 
 Masked entries have P = 0, hence dS = 0: no gradient flows through them. One Function replaces the
 scale, transpose, two products, mask, softmax and their eight backward ops, and keeps P for backward.
@@ -26,6 +30,7 @@ from ..backend import get_xp
 from ..function import Function, evaluate_formula, is_grad_enabled
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, stack
+from .rows import row_sums
 
 
 def causal_allowed(queries: int, keys: int, xp) -> object:
@@ -36,15 +41,14 @@ def causal_allowed(queries: int, keys: int, xp) -> object:
 def attention_weights(q, k, scale: float, allowed):
     """P = softmax(s q k^T, masked) on arrays, computed in one scores buffer."""
     xp = get_xp(q)
-    scores = q @ k.swapaxes(-1, -2)
-    scores *= scale
+    scores = (q * scale) @ k.swapaxes(-1, -2)  # the scale on q: half the elements of the scores
     if allowed is not None and broadcast_shapes(allowed.shape, scores.shape) == scores.shape:
         xp.copyto(scores, -math.inf, where=~allowed)
     elif allowed is not None:  # a mask with more batch axes than q k^T: the weights take its shape
         scores = xp.where(allowed, scores, -math.inf)
     scores -= scores.max(axis=-1, keepdims=True)
     xp.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
+    scores /= row_sums(scores)
     return scores
 
 
@@ -56,11 +60,12 @@ def attention_weights_differentiable(q: Tensor, k: Tensor, scale: float, allowed
     return scores.softmax(-1)
 
 
-def attention_vjp(g, q, k, v, p, scale: float):
-    """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors."""
+def attention_vjp(g, q, k, v, p, scale: float, out=None):
+    """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors.
+    ``out`` is O when forward kept it (else it is recomputed as P V)."""
     dv = p.swapaxes(-1, -2) @ g
     dp = g @ v.swapaxes(-1, -2)
-    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    ds = p * (dp - row_sums(g * (p @ v if out is None else out)))
     return (ds @ k) * scale, (ds.swapaxes(-1, -2) @ q) * scale, dv
 
 
@@ -72,15 +77,16 @@ class Attention(Function):
             raise ValueError(f"expected q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv), got {k.shape}")
         self.scale, self.allowed = scale, allowed
         self.p = attention_weights(q, k, scale, allowed)
-        return self.p @ v
+        self.out = self.p @ v
+        return self.out
 
     def backward(self, g):
         q, k, v = self.inputs
         if is_grad_enabled():
-            p = attention_weights_differentiable(q, k, self.scale, self.allowed)
+            p, out = attention_weights_differentiable(q, k, self.scale, self.allowed), None
         else:
-            p = self.p
-        return evaluate_formula(attention_vjp, g, q, k, v, p, self.scale)
+            p, out = self.p, self.out
+        return evaluate_formula(attention_vjp, g, q, k, v, p, self.scale, out)
 
 
 def split_heads(qkv, n_heads: int):
@@ -106,8 +112,8 @@ class PackedSelfAttention(Function):
         self.allowed = causal_allowed(steps, steps, get_xp(qkv)) if causal else None
         q, k, v = split_heads(qkv, n_heads)
         self.p = attention_weights(q, k, self.scale, self.allowed)
-        out = self.p @ v  # (B, H, T, hd)
-        return out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)
+        self.out = self.p @ v  # (B, H, T, hd)
+        return self.out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)
 
     def backward(self, g):
         qkv = self.inputs[0]
@@ -120,7 +126,7 @@ class PackedSelfAttention(Function):
             return stack(grads, axis=0).permute(1, 3, 0, 2, 4).reshape(batch, steps, width)
         heads = g.data.reshape(batch, steps, self.n_heads, -1).swapaxes(1, 2)
         q, k, v = split_heads(qkv.data, self.n_heads)
-        grads = attention_vjp(heads, q, k, v, self.p, self.scale)
+        grads = attention_vjp(heads, q, k, v, self.p, self.scale, self.out)
         packed = get_xp(qkv.data).empty_like(qkv.data)
         for target, grad in zip(split_heads(packed, self.n_heads), grads, strict=True):
             target[...] = grad

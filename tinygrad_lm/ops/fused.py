@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..backend import get_xp
 from ..function import Function, evaluate_formula, is_grad_enabled
 from ..tensor import Tensor
+from .rows import column_sums, row_means, row_sums
 
 constant = Tensor._from_array
 REDUCTIONS = ("mean", "sum", "none")
@@ -49,7 +50,7 @@ class CrossEntropy(Function):
         shifted = z - z.max(axis=-1, keepdims=True)  # (N, C), the only (N, C) allocation
         picked = shifted[self.rows, self.safe_targets]
         probs = xp.exp(shifted, out=shifted)
-        total = probs.sum(axis=-1, keepdims=True)
+        total = row_sums(probs)
         probs /= total
         self.probs = probs  # softmax(z), for backward
         losses = xp.where(self.valid, xp.log(total[:, 0]) - picked, 0).astype(logits.dtype)
@@ -122,9 +123,10 @@ class LayerNorm(Function):
                 f"shape of the last axis ({x.shape[-1:] if x.ndim else '()'})"
             )
         self.eps = eps
-        centered = x - x.mean(axis=-1, keepdims=True)
-        variance = xp.square(centered).mean(axis=-1, keepdims=True)
-        self.inv_sigma = 1 / xp.sqrt(variance + eps)
+        centered = x - row_means(x)
+        variance = row_means(xp.square(centered))
+        variance += eps
+        self.inv_sigma = xp.reciprocal(xp.sqrt(variance, out=variance), out=variance)
         centered *= self.inv_sigma
         self.x_hat = centered
         y = self.x_hat * weight
@@ -155,14 +157,11 @@ def layer_norm_vjp(g, x_hat, inv_sigma, weight, needs_x: bool, needs_w: bool, ne
     dx = dw = db = None
     if needs_x:
         g_hat = g * weight
-        mean_g = g_hat.mean(axis=-1, keepdims=True)
-        mean_gx = (g_hat * x_hat).mean(axis=-1, keepdims=True)
-        dx = (g_hat - mean_g - x_hat * mean_gx) * inv_sigma
-    leading = tuple(range(g.ndim - 1))
+        dx = (g_hat - row_means(g_hat) - x_hat * row_means(g_hat * x_hat)) * inv_sigma
     if needs_w:
-        dw = (g * x_hat).sum(axis=leading)
+        dw = column_sums(g * x_hat)
     if needs_b:
-        db = g.sum(axis=leading)
+        db = column_sums(g)
     return dx, dw, db
 
 
