@@ -27,18 +27,24 @@ def time_call(fn: Callable[[], object], repeats: int = 1) -> float:
 
 
 SETTLE_S = 0.2
+WARM_CALLS = 3
 
 
-def settled_call(fn: Callable[[], object]) -> float:
-    """Seconds of one call of ``fn``, after a pause of ``SETTLE_S``.
+def settled_call(fn: Callable[[], object], calls: int = WARM_CALLS) -> float:
+    """Seconds per call of ``fn`` running warm: a pause of ``SETTLE_S``, one untimed call, then
+    ``calls`` back-to-back calls timed together.
 
     BLAS and OpenMP worker threads keep spinning for a while after their last task; when two
     libraries alternate in one process, the threads of the one that just ran take cores from the
-    other (PyTorch's GPT step ran far slower right after a NumPy step). The pause lets them
-    go to sleep, so each implementation is timed as it runs on its own.
+    other (PyTorch's GPT step ran far slower right after a NumPy step). The pause lets them go to
+    sleep. The untimed call then wakes this library's own threads and refills the caches, so the
+    timed calls see what a training loop sees: steps back to back. (Timing one step straight after
+    the pause measured a cold step: about 80 ms for our GPT step against 58-60 ms warm, and 60 against
+    50 ms for PyTorch's.)
     """
     time.sleep(SETTLE_S)
-    return time_call(fn)
+    fn()
+    return time_call(fn, calls)
 
 
 def alternate(

@@ -82,7 +82,7 @@ def _gate_rows(a, parts: int) -> list:
 #   forward_step(x_t, a, state, seq_t, h_out, xp)  one step; a = W_hh h (+ b_hh) may be overwritten
 #   backward_coefficients(proj, seq, initial, xp)  everything backward needs that does NOT depend on
 #       the incoming gradient, for all time steps at once (T, ...); seq also holds h and h_prev
-#   backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp)  writes d x_proj_t, d h_proj_t as (G, H, B) and
+#   backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp)  writes d x_proj_t, d h_proj_t into (G, H, B) views and
 #       returns (carry to step t - 1, gradient reaching h_{t-1} directly or None)
 # With the coefficients precomputed, each step of backward is a handful of products that are linear in
 # the incoming gradient.
@@ -248,9 +248,10 @@ class RecurrentScan(Function):
     Feature-major inside (see above): the input projections of all steps come from ONE batched product
     W_ih (x^T)_t -> (T, G H, B), with b_ih (and b_hh where it only adds) folded in. Backward first
     computes the cell's coefficients for all steps in a few whole-sequence passes, then runs back
-    through time with a few products per step, storing the pre-activation gradients dA (T, G, H, B);
-    the weight gradients dW = sum_t dA_t (input_t)^T, the bias gradients and dx = W_ih^T dA are then
-    whole-sequence products after the loop. It is first-order only: under ``create_graph`` it raises
+    through time with a few products per step, storing the pre-activation gradients dA as (G, H, T, B):
+    strided (G, H, B) blocks per step, but (G H, T B) as a whole, so the weight gradients
+    dW = sum_t dA_t (input_t)^T, the bias gradients and dx = W_ih^T dA are single products after the
+    loop with no transposed copy of dA. It is first-order only: under ``create_graph`` it raises
     (use ``fused=False``).
     """
 
@@ -292,7 +293,7 @@ class RecurrentScan(Function):
         coef = math.backward_coefficients(
             self.proj, dict(self.seq, h=self.hs, h_prev=h_prev), self.initial, xp
         )
-        d_x = xp.empty((steps, math.gates, hidden, batch), dtype=g.dtype)  # dA as (T, G, H, B)
+        d_x = xp.empty((math.gates, hidden, steps, batch), dtype=g.dtype)  # dA as (G, H, T, B)
         d_hproj = d_x if math.shared_pre_activation else xp.empty_like(d_x)
         g_h = xp.ascontiguousarray(
             g[:, :steps].transpose(1, 2, 0)
@@ -302,13 +303,13 @@ class RecurrentScan(Function):
         for t in reversed(range(steps)):
             d_h += g_h[t]
             coef_t = {name: c[t] for name, c in coef.items()}
-            carry, direct = math.backward_step(d_h, carry, coef_t, d_x[t], d_hproj[t], xp)
-            d_h = w_hh.T @ d_hproj[t].reshape(-1, batch)
+            d_x_t, d_hproj_t = d_x[:, :, t], d_hproj[:, :, t]  # (G, H, B), strided
+            carry, direct = math.backward_step(d_h, carry, coef_t, d_x_t, d_hproj_t, xp)
+            d_h = w_hh.T @ d_hproj_t.reshape(-1, batch)
             if direct is not None:
                 d_h += direct
         # the weight and bias gradients contract over (t, b): one product each, feature-first (., T B)
-        d_x_f = _feature_first(d_x.reshape(steps, -1, batch), xp)  # (G H, T B)
-        d_hproj_f = d_x_f if d_hproj is d_x else _feature_first(d_hproj.reshape(steps, -1, batch), xp)
+        d_x_f, d_hproj_f = (d.reshape(-1, steps * batch) for d in (d_x, d_hproj))  # (G H, T B)
         x_f = _feature_first(self.x_t, xp)  # (C, T B)
         grads = (
             (w_ih.T @ d_x_f).reshape(-1, steps, batch).transpose(2, 1, 0),  # dx (B, T, C)
