@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gpt.py [--rounds 30] [--warmup 5] [--gelu tanh|none] [--bias]
     python benchmarks/bench_gpt.py --profile --rounds 20      # where our step's time goes (cProfile)
+    python benchmarks/bench_gpt.py --profile-torch --rounds 20    # and PyTorch's (torch.profiler)
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_gpt.py     # the steadier 1-thread figure
 
 Configuration: 4 layers, 4 heads, d_model 128, context 64, batch 12, vocabulary 65, weight tying, no
@@ -152,6 +153,25 @@ def profile(steps: int, gelu: str, bias: bool, top: int = 12) -> dict:
     }
 
 
+def profile_torch(steps: int, gelu: str, bias: bool, top: int = 12) -> dict:
+    """The same for PyTorch's step (``torch.profiler``): the ``top`` ATen ops by self CPU time, ms per
+    step, to set beside ours op for op."""
+    torch = try_torch()
+    if torch is None:
+        raise SystemExit("--profile-torch needs PyTorch (pip install torch==2.13.0)")
+    train_step = reference(torch, gelu, bias)[0]
+    for _ in range(3):
+        train_step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            train_step()
+    events = sorted(profiler.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    return {
+        "profiled_ms_per_step": round(sum(e.self_cpu_time_total for e in events) / 1e3 / steps, 1),
+        "self_ms_per_step": {e.key: round(e.self_cpu_time_total / 1e3 / steps, 2) for e in events[:top]},
+    }
+
+
 # ----------------------------------------------------------------------------- memory
 def peak_memory(which: str, steps: int, gelu: str, bias: bool) -> dict:
     """Peak RSS of ``steps`` training steps of one implementation, in a fresh subprocess."""
@@ -178,6 +198,7 @@ def main() -> None:
     parser.add_argument("--bias", action="store_true", help="biases in linear layers and layer norms")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--profile", action="store_true", help="profile our step instead of timing both")
+    parser.add_argument("--profile-torch", action="store_true", help="profile PyTorch's step instead")
     parser.add_argument("--measure-memory-of", choices=("ours", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_memory_of:
@@ -191,6 +212,13 @@ def main() -> None:
                 **environment(),
             }
         )
+    if args.profile_torch:
+        record = {
+            "benchmark": "gpt_profile_torch",
+            **CONFIG,
+            **profile_torch(args.rounds, args.gelu, args.bias),
+        }
+        return emit({**record, **environment(try_torch())})
     torch = try_torch()
     our_step, our_forward = ours(args.gelu, args.bias)
     ref_step, ref_forward = reference(torch, args.gelu, args.bias) if torch else (None, None)

@@ -30,6 +30,14 @@ def test_bench_gpt_reports_step_forward_and_memory():
     assert {"blas", "numpy", "python", "thread_env"} <= record.keys()
 
 
+def test_bench_gpt_profiles_our_step_and_pytorchs():
+    record = run_benchmark("bench_gpt.py", "--profile", "--rounds", "1")
+    assert record["function_apply_per_step"] > 0 and len(record["own_ms_per_step"]) == 12
+    pytest.importorskip("torch")
+    record = run_benchmark("bench_gpt.py", "--profile-torch", "--rounds", "1")
+    assert "aten::mm" in record["self_ms_per_step"] and record["profiled_ms_per_step"] > 0
+
+
 def test_bench_lstm_reports_a_step():
     record = run_benchmark("bench_lstm.py", "--rounds", "1", "--warmup", "0")
     assert record["train_step"]["ours_ms"] > 0 and record["target_ratio"] == 1.5

@@ -16,6 +16,7 @@ import tinygrad_lm as tg
 from zoo import catalog
 from zoo.cli import main
 from zoo.compare import Budget
+from zoo.threads import blas_threads, set_blas_threads
 
 TINY = "markov:order=1,vocab=4,n_train=3000,n_val=600"
 TIME_KEYS = ("second", "created", "command", "out")
@@ -191,6 +192,22 @@ def test_resuming_gives_the_same_result_as_a_straight_run(trained, tmp_path):
     assert straight["tokens"] == continued["tokens"] == 2048
     assert straight["val"] == continued["val"]
     assert [p["val"] for p in straight["curve"]] == [p["val"] for p in continued["curve"]]
+
+
+def test_threads_option_sets_the_blas_threads(tmp_path):
+    environ = {}
+    set_blas_threads(["train", "--threads=3"], environ)
+    assert environ["OPENBLAS_NUM_THREADS"] == environ["OMP_NUM_THREADS"] == "3"
+    environ = {"OMP_NUM_THREADS": "2"}
+    set_blas_threads(["train", "--threads", "x"], environ)  # invalid: the parser reports it
+    assert environ == {"OMP_NUM_THREADS": "2"} and blas_threads(environ) == "2 BLAS threads"
+    environ = {}
+    set_blas_threads([], environ)
+    assert blas_threads(environ) == "1 BLAS thread"
+    result = zoo(*TRAIN, "--threads", "2", "--out", str(tmp_path))
+    assert result.returncode == 0 and "on 2 BLAS threads;" in result.stdout, result.stderr
+    result = zoo(*TRAIN, "--threads", "0", "--out", str(tmp_path / "bad"))
+    assert result.returncode == 2 and "--threads needs a positive integer, got '0'" in result.stderr
 
 
 def test_sample_is_seeded_and_refuses_unknown_characters(trained):

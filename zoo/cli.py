@@ -25,6 +25,7 @@ from zoo import catalog, compare, report
 from zoo.compare import Budget
 from zoo.data import DEFAULT_CORPUS
 from zoo.evaluate import evaluate
+from zoo.threads import blas_threads
 from zoo.train import TrainConfig, Trainer
 
 DEFAULT_TRAIN_STEPS = 2000
@@ -138,7 +139,7 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data, info: d
     budget, name, model = Budget.of(trainer.config), info["model"], trainer.model
     _say(
         f"training {name} ({model.num_parameters():,} parameters) on {data.corpus.name} for "
-        f"{budget.describe()}; checkpoint: {path}"
+        f"{budget.describe()} on {blas_threads()}; checkpoint: {path}"
     )
     state = compare.train_neural(trainer, name, budget, _progress(args), args.pause_at)
     if trainer.budget_left():  # paused
@@ -270,8 +271,20 @@ OPTIONS: dict[str, dict] = {
     "--budget": {"help": "seconds or minutes of training (60s, 1.5m) or tokens seen (20000, 500k, 2M)"},
     "--val-tokens": {"type": int, "metavar": "N", "help": "score only the first N validation characters"},
     "--no-progress": {"action": "store_true", "help": "no progress bar (also off when stderr is not a TTY)"},
+    "--threads": {
+        "type": lambda text: _positive_int("--threads", text),
+        "metavar": "N",
+        "help": "BLAS threads (default 1, or OPENBLAS_NUM_THREADS when set): use the idle cores "
+        "for speed; on busy cores more threads are far slower",
+    },
     "--checkpoint": {"required": True, "metavar": "PATH", "help": "a checkpoint.npz written by `train`"},
 }
+
+
+def _positive_int(option: str, text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{option} needs a positive integer, got {text!r}")
+    return int(text)
 
 
 def _command(commands, name: str, run, summary: str, description: str, shared: tuple[str, ...]):
@@ -291,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
-    data = ("--dataset", "--data-path", "--device", "--seed")
+    data = ("--dataset", "--data-path", "--device", "--seed", "--threads")
 
     p = _command(
         commands,
@@ -360,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         run_sample,
         "generate text from a checkpoint",
         "Print the prompt followed by sampled characters.",
-        ("--checkpoint", "--device", "--seed"),
+        ("--checkpoint", "--device", "--seed", "--threads"),
     )
     p.add_argument("--prompt", help="text to continue (default: a newline)")
     p.add_argument("--tokens", type=int, default=200, help="characters to generate (default %(default)s)")
@@ -374,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
         run_eval,
         "exact validation loss of a checkpoint on any corpus",
         "Score every validation character of a corpus after the first, exactly once.",
-        ("--checkpoint", "--data-path", "--device", "--seed", "--val-tokens"),
+        ("--checkpoint", "--data-path", "--device", "--seed", "--threads", "--val-tokens"),
     )
     p.add_argument("--dataset", help=f"the corpus to score (default: the checkpoint's): {DATASETS}")
     p.add_argument(
