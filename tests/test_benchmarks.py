@@ -48,3 +48,11 @@ def test_bench_ngram_reports_times_and_figures():
     record = run_benchmark("bench_ngram.py", "--path", str(SHAKESPEARE), "--orders", "3", "--repeats", "1")
     assert 0 < record["fit_plus_score_s_mkn8"] and set(record["val_nats_per_char"]) == {"3"}
     assert record["val_nats_per_char"]["3"] == pytest.approx(2.0381, abs=1e-3)
+
+
+@pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
+def test_gpt_curve_against_a_checkout_of_the_same_code_is_identical():
+    root = str(BENCHMARKS.parent)
+    record = run_benchmark("gpt_curve.py", "--path", str(SHAKESPEARE), "--steps", "2", "--against", root)
+    assert len(record["losses"]) == 2 and record["losses"][0] > record["losses"][1] > 0
+    assert record["max_relative_difference"] == 0.0
