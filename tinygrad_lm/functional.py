@@ -12,7 +12,7 @@ from typing import Any
 
 from .backend import Generator, default_generator, get_xp
 from .creation import rand
-from .ops.attention import Attention, PackedSelfAttention, attention_weights_differentiable, causal_allowed
+from .ops.attention import Attention, PackedSelfAttention, attention_weights_differentiable, causal_mask
 from .ops.fused import REDUCTIONS, CrossEntropy, LayerNorm
 from .ops.linalg import Linear as LinearOp
 from .tensor import Tensor
@@ -197,15 +197,6 @@ def mse_loss(x: Tensor, y: Any, reduction: str = "mean") -> Tensor:
 
 
 # --------------------------------------------------------------------------------------- attention
-def causal_mask(queries: int, keys: int, xp: Any) -> Any:
-    """(queries, keys) boolean: True where query i may attend to key j, i.e. j <= i + keys - queries.
-
-    Aligned bottom-right: the queries are the LAST ``queries`` positions of the ``keys`` (what a
-    key/value cache needs). For queries == keys this is the lower triangle.
-    """
-    return causal_allowed(queries, keys, xp)
-
-
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,

@@ -25,6 +25,7 @@ ops would cost three full-size zero arrays and two additions in backward).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..backend import get_xp
 from ..function import Function, evaluate_formula, is_grad_enabled
@@ -33,8 +34,12 @@ from ..tensor import Tensor, stack
 from .rows import row_sums
 
 
-def causal_allowed(queries: int, keys: int, xp) -> object:
-    """(queries, keys) boolean, True where query i may see key j <= i + keys - queries (bottom-right)."""
+def causal_mask(queries: int, keys: int, xp: Any) -> Any:
+    """(queries, keys) boolean: True where query i may attend to key j, i.e. j <= i + keys - queries.
+
+    Aligned bottom-right: the queries are the LAST ``queries`` positions of the ``keys`` (what a
+    key/value cache needs). For queries == keys this is the lower triangle.
+    """
     return xp.tri(queries, keys, keys - queries, dtype=bool)
 
 
@@ -109,7 +114,7 @@ class PackedSelfAttention(Function):
         batch, steps, width = qkv.shape
         self.n_heads = n_heads
         self.scale = 1 / math.sqrt(width // (3 * n_heads))
-        self.allowed = causal_allowed(steps, steps, get_xp(qkv)) if causal else None
+        self.allowed = causal_mask(steps, steps, get_xp(qkv)) if causal else None
         q, k, v = split_heads(qkv, n_heads)
         self.p = attention_weights(q, k, self.scale, self.allowed)
         self.out = self.p @ v  # (B, H, T, hd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..function import Function, evaluate_formula
+from .rows import column_sums
 
 
 class MatMul(Function):
@@ -59,7 +60,7 @@ def linear_vjp(g, x, weight, with_bias, needs_x, needs_weight):
     rows = g.reshape(-1, weight.shape[0])  # (M, out)
     gx = (rows @ weight).reshape(x.shape) if needs_x else None
     gw = rows.T @ x.reshape(-1, weight.shape[1]) if needs_weight else None
-    gb = rows.sum(axis=0) if with_bias else None
+    gb = column_sums(rows) if with_bias else None
     return gx, gw, gb
 
 
