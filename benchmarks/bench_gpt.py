@@ -33,19 +33,16 @@ from collections.abc import Callable
 import numpy
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from common import alternate, emit, environment, try_torch
+from common import alternate, emit, environment, token_batches, try_torch
 from torch_gpt import nanogpt_model, nanogpt_optimizer
 
 CONFIG = {"n_layers": 4, "n_heads": 4, "d_model": 128, "context_length": 64, "batch": 12, "vocab_size": 65}
 LR, WEIGHT_DECAY, BETAS, CLIP = 1e-3, 0.1, (0.9, 0.99), 1.0
 
 
-def batches(count: int, seed: int = 0) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
-    """``count`` random (x, y) batches of token ids, the same for both implementations."""
-    rng = numpy.random.default_rng(seed)
-    shape = (CONFIG["batch"], CONFIG["context_length"] + 1)
-    windows = [rng.integers(0, CONFIG["vocab_size"], shape) for _ in range(count)]
-    return [(w[:, :-1].copy(), w[:, 1:].copy()) for w in windows]
+def batches(count: int) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
+    c = CONFIG
+    return token_batches(count, c["batch"], c["context_length"], c["vocab_size"])
 
 
 def memory_mib(field: str) -> float:

@@ -23,17 +23,14 @@ from collections.abc import Callable
 import numpy
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from common import alternate, emit, environment, try_torch
+from common import alternate, emit, environment, token_batches, try_torch
 
 CONFIG = {"vocab_size": 65, "d_embed": 64, "d_hidden": 256, "steps": 64, "batch": 32}
 
 
 def batches(count: int) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
-    rng = numpy.random.default_rng(0)
-    windows = [
-        rng.integers(0, CONFIG["vocab_size"], (CONFIG["batch"], CONFIG["steps"] + 1)) for _ in range(count)
-    ]
-    return [(w[:, :-1].copy(), w[:, 1:].copy()) for w in windows]
+    c = CONFIG
+    return token_batches(count, c["batch"], c["steps"], c["vocab_size"])
 
 
 def ours() -> Callable[[], None]:

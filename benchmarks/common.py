@@ -39,8 +39,8 @@ def settled_call(fn: Callable[[], object], calls: int = WARM_CALLS) -> float:
     other (PyTorch's GPT step ran far slower right after a NumPy step). The pause lets them go to
     sleep. The untimed call then wakes this library's own threads and refills the caches, so the
     timed calls see what a training loop sees: steps back to back. (Timing one step straight after
-    the pause measured a cold step: about 80 ms for our GPT step against 58-60 ms warm, and 60 against
-    50 ms for PyTorch's.)
+    the pause measured a cold step: ``bench_gpt.py`` gave 76-80 ms for our GPT step and 59-60 ms for
+    PyTorch's that way, 63-75 ms and 52-59 ms warm.)
     """
     time.sleep(SETTLE_S)
     fn()
@@ -65,6 +65,16 @@ def alternate(
         result["torch_ms"] = 1e3 * statistics.median(ref_times)
         result["ratio"] = statistics.median(a / b for a, b in zip(our_times, ref_times, strict=True))
     return result
+
+
+def token_batches(
+    count: int, batch: int, length: int, vocab_size: int
+) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
+    """``count`` seeded random (x, y) batches of token ids (batch, length), y the next tokens of x;
+    the same arrays for both implementations of a benchmark."""
+    rng = numpy.random.default_rng(0)
+    windows = [rng.integers(0, vocab_size, (batch, length + 1)) for _ in range(count)]
+    return [(w[:, :-1].copy(), w[:, 1:].copy()) for w in windows]
 
 
 def try_torch():

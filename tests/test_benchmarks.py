@@ -56,3 +56,12 @@ def test_gpt_curve_against_a_checkout_of_the_same_code_is_identical():
     record = run_benchmark("gpt_curve.py", "--path", str(SHAKESPEARE), "--steps", "2", "--against", root)
     assert len(record["losses"]) == 2 and record["losses"][0] > record["losses"][1] > 0
     assert record["max_relative_difference"] == 0.0
+
+
+def test_bench_kernels_reports_each_measurement():
+    record = run_benchmark("bench_kernels.py", "--repeats", "3")
+    assert (
+        record["row_sums_layer_norm"]["product_us"] > 0
+        and record["thread_handoff"]["no_op_round_trip_us"] > 0
+    )
+    assert {"attention_scores", "column_broadcast", "exp_one_thread", "recurrent_product"} <= record.keys()
