@@ -17,6 +17,10 @@ from collections.abc import Callable
 
 import numpy
 
+from tinygrad_lm import allocator
+
+allocator.configure_from_environment()  # as `python -m zoo` does: keep freed host memory for reuse
+
 
 def time_call(fn: Callable[[], object], repeats: int = 1) -> float:
     """Seconds per call of ``fn`` (mean over ``repeats`` back-to-back calls)."""

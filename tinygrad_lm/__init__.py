@@ -1,10 +1,22 @@
 """tinygrad_lm: tensors with reverse-mode automatic differentiation on NumPy (CPU) and CuPy (GPU)."""
 
 from . import allocator, functional, nn, optim
+from .allocator import keep_freed_memory
 from .autograd import enable_grad, grad, no_grad, set_grad_enabled
-from .backend import Generator, cuda, default_generator, manual_seed
+from .backend import (
+    Generator,
+    asnumpy,
+    cuda,
+    default_generator,
+    device_of,
+    get_xp,
+    manual_seed,
+    parse_device,
+    to_device,
+)
 from .creation import (
     arange,
+    as_tensor,
     eye,
     full,
     full_like,
@@ -25,32 +37,37 @@ from .tensor import Tensor, bool_, cat, float32, float64, int64, maximum, minimu
 
 __version__ = "0.1.0"
 
-allocator.configure_from_environment()  # reuse freed host memory (see allocator.py)
-
 __all__ = [
     "Function",
     "Generator",
     "Tensor",
+    "allocator",
     "arange",
+    "as_tensor",
+    "asnumpy",
     "bool_",
     "cat",
     "cuda",
     "default_generator",
+    "device_of",
     "enable_grad",
     "eye",
     "float32",
     "float64",
     "full",
     "full_like",
+    "get_xp",
     "functional",
     "grad",
     "int64",
     "is_grad_enabled",
+    "keep_freed_memory",
     "manual_seed",
     "maximum",
     "minimum",
     "nn",
     "optim",
+    "parse_device",
     "load",
     "save",
     "no_grad",
@@ -65,6 +82,7 @@ __all__ = [
     "set_grad_enabled",
     "stack",
     "tensor",
+    "to_device",
     "where",
     "zeros",
     "zeros_like",

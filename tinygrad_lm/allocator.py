@@ -8,8 +8,10 @@ step with and without this setting). ``keep_freed_memory()`` raises glibc's two 
 so that blocks below ``mmap_threshold`` come from the heap and a freed heap is kept for reuse:
 resident memory stays at its high-water mark instead of shrinking between steps.
 
-It runs once when ``tinygrad_lm`` is imported, on Linux with glibc only (elsewhere it does nothing);
-set ``TINYGRAD_LM_KEEP_FREED_MEMORY=0`` in the environment to leave the allocator as it is. The
+Importing ``tinygrad_lm`` changes nothing: the setting is process-wide, so it is an explicit call
+(``tg.keep_freed_memory()``, or ``configure_from_environment()``), made by ``python -m zoo`` and the
+benchmarks. It acts on Linux with glibc only (elsewhere it does nothing);
+``TINYGRAD_LM_KEEP_FREED_MEMORY=0`` makes ``configure_from_environment`` leave the allocator as it is. The
 same effect without this module: ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_``.
 """
 

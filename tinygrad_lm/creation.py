@@ -4,13 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import Generator, default_generator, parse_device, xp_for
+import numpy
+
+from .backend import Generator, default_generator, device_of, parse_device, xp_for
 from .tensor import DEFAULT_FLOAT, Tensor, as_dtype, int64
 
 
 def tensor(data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or a Tensor)."""
     return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
+    """A constant tensor that SHARES ``data``'s memory when ``data`` is already a NumPy/CuPy array of
+    ``dtype`` on ``device`` (as ``torch.as_tensor``); otherwise a converted copy. No gradient.
+
+    The no-copy path is for arrays the caller will not modify while the tensor is in use (batches of
+    token ids, arrays handed back by an op); ``tensor`` always copies.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    wanted = as_dtype(dtype)
+    is_array = isinstance(data, numpy.ndarray) or hasattr(data, "__cuda_array_interface__")
+    if (
+        is_array
+        and (wanted is None or data.dtype == wanted)
+        and (device is None or device_of(data) == parse_device(device))
+    ):
+        return Tensor._from_array(data)
+    return Tensor(data, dtype=dtype, device=device)
 
 
 def _shape(shape: tuple) -> tuple[int, ...]:

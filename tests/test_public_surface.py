@@ -1,0 +1,44 @@
+"""What the library offers its users (and the zoo) by public name, and what importing it does."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+import tinygrad_lm as tg
+
+
+def test_as_tensor_shares_a_matching_array_and_copies_otherwise():
+    ids = np.arange(6, dtype=np.int64)
+    shared = tg.as_tensor(ids)
+    ids[0] = 42
+    assert shared.data is ids and shared.tolist()[0] == 42 and not shared.requires_grad
+    converted = tg.as_tensor(ids, dtype="float32")
+    ids[1] = 43
+    assert converted.dtype == tg.float32 and converted.tolist()[1] == 1.0
+    assert tg.as_tensor([1.5, 2.5]).dtype == tg.float32  # Python data: converted as tg.tensor does
+    assert tg.as_tensor(np.float64(2.0)).shape == ()  # a NumPy scalar is copied into a 0-d array
+
+
+def test_device_helpers_are_public():
+    a = np.ones(3)
+    assert tg.get_xp(a) is np and tg.device_of(a) == "cpu" and tg.parse_device(None) == "cpu"
+    assert tg.asnumpy(tg.to_device(a, "cpu")) is not None
+
+
+def test_importing_the_library_leaves_the_process_allocator_alone():
+    probe = (
+        "import ctypes\n"
+        "calls = []\n"
+        "real = ctypes.CDLL\n"
+        "class Spy(real):\n"
+        "    def __getattr__(self, name):\n"
+        "        calls.append(name)\n"
+        "        return real.__getattr__(self, name)\n"
+        "ctypes.CDLL = Spy\n"
+        "import tinygrad_lm\n"
+        "assert 'mallopt' not in calls, calls\n"
+        "tinygrad_lm.keep_freed_memory()\n"
+        "assert 'mallopt' in calls or not __import__('sys').platform.startswith('linux'), calls\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
