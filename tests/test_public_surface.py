@@ -42,3 +42,31 @@ def test_importing_the_library_leaves_the_process_allocator_alone():
         "assert 'mallopt' in calls or not __import__('sys').platform.startswith('linux'), calls\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_gelu_has_one_default_everywhere_the_exact_form():
+    x = tg.tensor([1.0], dtype="float64")
+    exact = 0.5 * (1 + __import__("math").erf(1 / 2**0.5))  # x Phi(x) at x = 1: 0.841344...
+    for y in (x.gelu(), tg.functional.gelu(x), tg.nn.GELU()(x)):
+        assert abs(y.item() - exact) < 1e-15
+    assert abs(x.gelu("tanh").item() - 0.8411919906) < 1e-9  # the tanh form only when asked
+
+
+def test_every_fused_op_follows_the_one_contract():
+    """A FusedFunction gives a vjp, and either recomputes its saved values for create_graph or says
+    what to use instead; it does not write its own backward."""
+    from tinygrad_lm.ops.fused_function import FusedFunction
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    import tinygrad_lm.nn  # noqa: F401  (the recurrent scan lives there)
+
+    fused = list(subclasses(FusedFunction))
+    assert {"LinearFunction", "LayerNormFunction", "CrossEntropy", "Attention"} <= {c.__name__ for c in fused}
+    for op in fused:
+        assert op.vjp is not FusedFunction.vjp, op
+        assert op.backward is FusedFunction.backward, f"{op.__name__} overrides backward"
+        assert op.differentiable_twice or op.composed_form, op  # (recompute: the registry's 2nd order)

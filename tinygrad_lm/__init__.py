@@ -31,9 +31,13 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .dtypes import bool_, float32, float64, int64
 from .function import Function, is_grad_enabled
+from .ops.elementwise import maximum, minimum, where
+from .ops.indexing import one_hot
+from .ops.movement import cat, stack
 from .serialization import load, save
-from .tensor import Tensor, bool_, cat, float32, float64, int64, maximum, minimum, one_hot, stack, where
+from .tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,9 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .function import _GradMode
+from .backend import get_xp
+from .dtypes import to_array
+from .function import _GradMode, constant, is_tensor
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -155,9 +157,6 @@ def _deliver_to_leaf(leaf: Tensor, gradient: Tensor, target_ids: set[int] | None
 
 
 def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, caller: str) -> list:
-    from .creation import ones_like
-    from .tensor import Tensor
-
     grads = []
     for i, output in enumerate(outputs):
         if not output.requires_grad:
@@ -172,9 +171,9 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
                     f"{caller}: output {i} has shape {output.shape}, not a scalar; pass a gradient "
                     f"of shape {output.shape} (gradient= / grad_outputs=)"
                 )
-            given = ones_like(output)
-        elif not isinstance(given, Tensor):
-            given = Tensor(given, dtype=output.dtype, device=output.device)
+            given = constant(get_xp(output.data).ones_like(output.data))
+        elif not is_tensor(given):
+            given = constant(to_array(given, dtype=output.dtype, device=output.device))
         if given.shape != output.shape:
             raise RuntimeError(
                 f"{caller}: gradient for output {i} has shape {given.shape}, expected {output.shape}"
@@ -204,10 +203,8 @@ def grad(
     ``.grad`` attributes are left untouched. With ``create_graph=True`` the results carry a graph, so
     ``grad`` can be applied to them again (Hessian-vector products, second derivatives).
     """
-    from .tensor import Tensor
-
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outputs = [outputs] if is_tensor(outputs) else list(outputs)
+    inputs = [inputs] if is_tensor(inputs) else list(inputs)
     if grad_outputs is not None and not isinstance(grad_outputs, list | tuple):
         grad_outputs = [grad_outputs]
     for i, tensor in enumerate(inputs):

@@ -7,7 +7,8 @@ from typing import Any
 import numpy
 
 from .backend import Generator, default_generator, device_of, parse_device, xp_for
-from .tensor import DEFAULT_FLOAT, Tensor, as_dtype, int64
+from .dtypes import DEFAULT_FLOAT, as_dtype, int64
+from .tensor import Tensor
 
 
 def tensor(data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False) -> Tensor:

@@ -1,4 +1,4 @@
-"""``Function``: the unit of differentiation.
+"""``Function``: the unit of differentiation, and ``constant``, the one constructor ops use.
 
 A subclass is one primitive operation. The instance is the op's context:
 
@@ -22,12 +22,19 @@ Users define their own differentiable ops the same way (compare ``torch.autograd
             return grad_output * 3 * x ** 2
 
     y = Cube.apply(x)
+
+An op that must be fast (fused attention, layer norm, cross-entropy, ...) is a ``FusedFunction``
+(``ops/fused_function.py``): one vjp formula evaluated on the saved arrays, or on Tensors under
+``create_graph``.
+
+Layering: this module sits below ``ops/`` and ``tensor.py``. It creates Tensors (the outputs of
+``apply`` and ``constant``) but cannot import ``tensor.py``, which imports the ops, which import this
+module; ``tensor.py`` hands its class over with ``bind_tensor_class`` once it is defined.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -36,6 +43,24 @@ from .backend import device_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+
+
+_Tensor: Any = None  # the Tensor class, bound by tensor.py (see the module docstring)
+
+
+def bind_tensor_class(tensor_class: type) -> None:
+    """Called once by ``tensor.py``: the class that ``apply`` and ``constant`` instantiate."""
+    global _Tensor
+    _Tensor = tensor_class
+
+
+def constant(array: Any) -> Tensor:
+    """Wrap a backend array as a Tensor without copying; it needs no gradient (a constant)."""
+    return _Tensor._from_array(array)
+
+
+def is_tensor(value: Any) -> bool:
+    return isinstance(value, _Tensor)
 
 
 class _GradMode:
@@ -84,10 +109,10 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                out = tensor.Tensor._from_op(data, fn)
+                out = _Tensor._from_op(data, fn)
                 fn._output = weakref.ref(out)
                 return out
-        return tensor.Tensor._from_array(data)
+        return _Tensor._from_array(data)
 
     def release(self) -> None:
         """Drop the saved inputs and arrays once backward has used them (the graph is freed)."""
@@ -97,27 +122,9 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def evaluate_formula(formula: Callable[..., Any], *operands: Any) -> Any:
-    """Evaluate a backward formula once, on Tensors or on their arrays, whichever the moment needs.
-
-    When a graph is being recorded (``create_graph=True``) the formula runs on the Tensors, so the
-    gradient it returns is differentiable again. Otherwise (a plain ``backward()``) it runs on their
-    arrays, without per-op bookkeeping, and the results come back wrapped as Tensors. The formula may
-    use only what arrays and Tensors share: arithmetic operators, ``@``, ``.T``, ``.reshape``,
-    ``.swapaxes``, ``.sum``/``.mean`` with ``axis``/``keepdims``. Operands that are not Tensors (saved
-    arrays, numbers) pass unchanged; the formula returns one result or a tuple, None for no gradient.
-    """
-    if _GradMode.enabled:
-        return formula(*operands)
-    Tensor = tensor.Tensor
-    results = formula(*(o.data if isinstance(o, Tensor) else o for o in operands))
-    if isinstance(results, tuple):
-        return tuple(None if r is None else Tensor._from_array(r) for r in results)
-    return Tensor._from_array(results)
-
-
 def op_name(cls: type) -> str:
-    return cls.__name__.lower()
+    """The name errors use: ``Exp`` -> "exp", ``LinearFunction`` -> "linear"."""
+    return cls.__name__.removesuffix("Function").lower()
 
 
 def _check_same_device(cls: type, inputs: tuple[Tensor, ...]) -> None:
@@ -139,6 +146,3 @@ def _op_error(cls: type, inputs: tuple[Tensor, ...], params: dict, error: Except
         if isinstance(error, kind):
             return kind(message)
     return ValueError(message)
-
-
-from . import tensor  # noqa: E402  (a module reference: tensor.py imports this module first)

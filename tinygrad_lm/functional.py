@@ -12,9 +12,11 @@ from typing import Any
 
 from .backend import Generator, default_generator, get_xp
 from .creation import rand
+from .function import constant
 from .ops.attention import Attention, PackedSelfAttention, attention_weights_differentiable, causal_mask
-from .ops.fused import REDUCTIONS, CrossEntropy, LayerNorm
-from .ops.linalg import Linear as LinearOp
+from .ops.linalg import LinearFunction
+from .ops.loss import REDUCTIONS, CrossEntropy
+from .ops.normalization import LayerNormFunction
 from .tensor import Tensor
 
 __all__ = [
@@ -85,7 +87,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Generat
         return x * 0.0
     draws = rand(*x.shape, dtype=x.dtype, device=x.device, generator=generator or default_generator)
     keep = (draws.data >= p).astype(x.dtype) * (1 / (1 - p))
-    return x * Tensor._from_array(keep)
+    return x * constant(keep)
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -100,7 +102,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input {x.shape} needs last axis {weight.shape[-1]} to match weight {weight.shape} "
             "(out_features, in_features)"
         )
-    return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
+    return LinearFunction.apply(x, weight) if bias is None else LinearFunction.apply(x, weight, bias)
 
 
 def embedding(indices: Any, weight: Tensor) -> Tensor:
@@ -126,7 +128,7 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """(x - mean) / sqrt(var + eps) * weight + bias over the last axis (fused op ``LayerNorm``).
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last axis (the fused ``LayerNormFunction``).
 
     ``normalized_shape`` must be the last axis' size (PyTorch also allows several trailing axes).
     weight defaults to ones (a constant); without bias none is added.
@@ -138,10 +140,10 @@ def layer_norm(
             "(only the last axis is normalised)"
         )
     if weight is None:
-        weight = Tensor._from_array(get_xp(x.data).ones(dims, dtype=x.dtype))
+        weight = constant(get_xp(x.data).ones(dims, dtype=x.dtype))
     if bias is None:
-        return LayerNorm.apply(x, weight, eps=eps)
-    return LayerNorm.apply(x, weight, bias, eps=eps)
+        return LayerNormFunction.apply(x, weight, eps=eps)
+    return LayerNormFunction.apply(x, weight, bias, eps=eps)
 
 
 # --------------------------------------------------------------------------------------- losses
@@ -176,7 +178,7 @@ def nll_loss(log_probs: Tensor, targets: Any, ignore_index: int = -100, reductio
     index = xp.where(valid, targets.data, 0)[..., None]
     if index.size and (index.min() < 0 or index.max() >= log_probs.shape[-1]):
         raise IndexError(f"nll_loss: targets must lie in [0, {log_probs.shape[-1]}) or equal ignore_index")
-    losses = -log_probs.gather(-1, index)[..., 0] * Tensor._from_array(valid.astype(log_probs.dtype))
+    losses = -log_probs.gather(-1, index)[..., 0] * constant(valid.astype(log_probs.dtype))
     if reduction == "none":
         return losses
     total = losses.sum()

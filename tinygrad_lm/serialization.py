@@ -40,6 +40,7 @@ from typing import IO, Any
 import numpy
 
 from .backend import asnumpy, device_of, parse_device, to_device
+from .function import constant
 from .tensor import Tensor
 
 HEADER = "__tinygrad_lm_header__"
@@ -227,7 +228,7 @@ def _decode(node: Any, reader: _Reader) -> Any:
     if "tuple" in node:
         return tuple(_decode(value, reader) for value in node["tuple"])
     if "tensor" in node:
-        tensor = Tensor._from_array(reader.array(node, "tensor"))
+        tensor = constant(reader.array(node, "tensor"))
         return tensor.requires_grad_(True) if node["requires_grad"] else tensor
     if "array" in node:
         return reader.array(node, "array")

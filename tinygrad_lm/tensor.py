@@ -1,7 +1,12 @@
 """``Tensor``: an array on a device, the gradient it receives, and the op that created it.
 
-Every differentiable method is a one-liner that applies a ``Function`` from ``ops/``; the methods
-only turn Python scalars into constants and parse arguments.
+Every differentiable method is a one-liner that applies a ``Function`` from ``ops/`` (or a function
+there that parses the arguments and applies one): to read an op, follow the method to ``ops/``.
+The ops never import this module; it hands its class to ``function.py`` (``bind_tensor_class``).
+
+Longer than 400 lines because it is the one class users meet: its ~90 methods are each a line or
+two into ``ops/``, and keeping them in one file lets a reader find every method of a Tensor in one
+place (splitting the class into mixins would hide them).
 """
 
 from __future__ import annotations
@@ -12,48 +17,41 @@ from typing import Any
 import numpy
 
 from . import autograd
-from .backend import asnumpy, device_of, get_xp, parse_device, to_device
-from .function import is_grad_enabled
-from .shapes import Axes, broadcast_shapes, normalize_axes, normalize_axis
+from .backend import asnumpy, device_of, get_xp, parse_device
+from .dtypes import DEFAULT_FLOAT, Scalar, as_dtype, bool_, float32, float64, int64, to_array
+from .function import bind_tensor_class, is_grad_enabled
+from .ops import movement
+from .ops.elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Erf,
+    Exp,
+    GeluErf,
+    GeluTanh,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+    where,
+)
+from .ops.indexing import GetItem, gather, normalize_index, triangle
+from .ops.linalg import MatMul
+from .ops.movement import Reshape, ToDevice, shape_arg
+from .ops.reduce import LogSumExp, Max, Sum, SumTo, reduced_count
+from .ops.softmax import LogSoftmax, Softmax
+from .shapes import Axes, broadcast_shapes, normalize_axis
 
-float32 = numpy.dtype("float32")
-float64 = numpy.dtype("float64")
-int64 = numpy.dtype("int64")
-bool_ = numpy.dtype("bool")
-DEFAULT_FLOAT = float32
-
-Scalar = int | float | bool
-
-
-def as_dtype(dtype: Any) -> numpy.dtype | None:
-    """``None`` stays ``None``; names, NumPy dtypes and Python types become a NumPy dtype."""
-    if dtype is None:
-        return None
-    if dtype is float:
-        return DEFAULT_FLOAT
-    return numpy.dtype(dtype)
-
-
-def to_array(data: Any, dtype: Any = None, device: str | None = None) -> Any:
-    """A fresh backend array from a Tensor, an array or (nested) Python numbers.
-
-    Python floats become float32 (the default) and ints int64, as in PyTorch; arrays keep their dtype.
-    """
-    dtype = as_dtype(dtype)
-    if isinstance(data, Tensor):
-        data = data.data
-    if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
-        xp = get_xp(data)
-        array = xp.array(data, dtype=dtype, copy=True)
-        source = device_of(array)
-    else:
-        array = numpy.array(data, dtype=dtype)
-        if dtype is None and array.dtype == float64:
-            array = array.astype(DEFAULT_FLOAT)
-        source = "cpu"
-    target = source if device is None else parse_device(device)
-    return to_device(array, target)
-
+__all__ = ["DEFAULT_FLOAT", "Tensor", "as_dtype", "bool_", "float32", "float64", "int64", "to_array"]
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
@@ -363,7 +361,7 @@ class Tensor:
     def erf(self) -> Tensor:
         return Erf.apply(self)
 
-    def gelu(self, approximate: str = "tanh") -> Tensor:
+    def gelu(self, approximate: str = "none") -> Tensor:
         """GELU: ``approximate="tanh"`` (GPT-2's) or ``"none"`` (the exact x Phi(x) with erf)."""
         if approximate == "tanh":
             return GeluTanh.apply(self)
@@ -391,12 +389,12 @@ class Tensor:
         return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        count = _reduced_count(self, axis, "mean")
+        count = reduced_count(self.shape, axis, "mean")
         return self.sum(axis, keepdims) * (1.0 / count)
 
     def var(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
         """sum (x - mean)^2 / (N - correction); ``correction=1`` is the unbiased estimate (PyTorch's)."""
-        count = _reduced_count(self, axis, "var")
+        count = reduced_count(self.shape, axis, "var")
         centered = self - self.mean(axis, keepdims=True)
         dof = count - correction  # no degrees of freedom left: nan, as NumPy and PyTorch give
         return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else float("nan"))
@@ -426,55 +424,29 @@ class Tensor:
 
     # ----------------------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         return self if shape == self.shape else Reshape.apply(self, shape=shape)
 
     def flatten(self, start: int = 0, end: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = normalize_axis(start, self.ndim, "flatten", self.shape)
-        end = normalize_axis(end, self.ndim, "flatten", self.shape)
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+        return movement.flatten(self, start, end)
 
     def permute(self, *axes: Any) -> Tensor:
-        axes = _shape_arg(axes)
-        if (
-            sorted(normalize_axes(axes, self.ndim, "permute", self.shape)) != list(range(self.ndim))
-            or len(axes) != self.ndim
-        ):
-            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of {self.shape}")
-        return Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+        return movement.permute(self, shape_arg(axes))
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
         """Swap two axes (the last two by default)."""
         return self.swapaxes(axis0, axis1)
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
-        axes = list(range(self.ndim))
-        a = normalize_axis(axis0, self.ndim, "swapaxes", self.shape)
-        b = normalize_axis(axis1, self.ndim, "swapaxes", self.shape)
-        axes[a], axes[b] = axes[b], axes[a]
-        return Permute.apply(self, axes=tuple(axes))
+        return movement.swapaxes(self, axis0, axis1)
 
     def expand(self, *shape: Any) -> Tensor:
-        shape = _shape_arg(shape)
-        new_axes = len(shape) - self.ndim
-        if any(n == -1 for n in shape[:new_axes]):
-            raise ValueError(f"expand: -1 keeps an existing size and cannot stand for a new axis ({shape})")
-        shape = tuple(self.shape[i - new_axes] if n == -1 else n for i, n in enumerate(shape))
-        if shape == self.shape:
-            return self
-        if broadcast_shapes(self.shape, shape, op="expand") != shape:
-            raise ValueError(f"expand: shape {self.shape} cannot be broadcast to {shape}")
-        return Expand.apply(self, shape=shape)
+        return movement.expand(self, shape_arg(shape))
 
     broadcast_to = expand
 
     def squeeze(self, axis: Axes = None) -> Tensor:
-        axes = normalize_axes(axis, self.ndim, "squeeze", self.shape)
-        if axis is not None and any(self.shape[a] != 1 for a in axes):
-            raise ValueError(f"squeeze: axis {axis} of shape {self.shape} does not have size 1")
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
+        return movement.squeeze(self, axis)
 
     def unsqueeze(self, axis: int) -> Tensor:
         axis = normalize_axis(axis, self.ndim + 1, "unsqueeze", self.shape)
@@ -482,144 +454,21 @@ class Tensor:
 
     def split(self, sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``sizes[i]`` along ``axis`` (or of ``sizes`` each, the last one shorter)."""
-        axis = normalize_axis(axis, self.ndim, "split", self.shape)
-        length = self.shape[axis]
-        if isinstance(sizes, int):
-            if sizes <= 0:
-                raise ValueError(f"split: size must be positive, got {sizes}")
-            sizes = [min(sizes, length - start) for start in range(0, length, sizes)]
-        if sum(sizes) != length:
-            raise ValueError(
-                f"split: sizes {list(sizes)} do not add up to {length} (axis {axis} of {self.shape})"
-            )
-        pieces, start = [], 0
-        for size in sizes:
-            pieces.append(self[(slice(None),) * axis + (slice(start, start + size),)])
-            start += size
-        return tuple(pieces)
+        return movement.split(self, sizes, axis)
 
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
-        length = self.shape[normalize_axis(axis, self.ndim, "chunk", self.shape)]
-        return self.split(max(1, -(-length // chunks)), axis)
+        return movement.chunk(self, chunks, axis)
 
     def gather(self, axis: int, index: Any) -> Tensor:
         """y[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis`` (NumPy's take_along_axis)."""
-        index = index.data if isinstance(index, Tensor) else index
-        xp = get_xp(self.data)
-        index = xp.asarray(index)
-        axis = normalize_axis(axis, self.ndim, "gather", self.shape)
-        if index.ndim != self.ndim:
-            raise ValueError(
-                f"gather: index of shape {index.shape} needs {self.ndim} dims like the input {self.shape}"
-            )
-        grids = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - d - 1)) for d, n in enumerate(index.shape)]
-        grids[axis] = index
-        return self[tuple(grids)]
+        return gather(self, axis, index)
 
     def tril(self, diagonal: int = 0) -> Tensor:
         """Keep the elements on and below the ``diagonal``-th diagonal of the last two axes."""
-        return self._triangle(diagonal, lower=True)
+        return triangle(self, diagonal, lower=True)
 
     def triu(self, diagonal: int = 0) -> Tensor:
-        return self._triangle(diagonal, lower=False)
-
-    def _triangle(self, diagonal: int, lower: bool) -> Tensor:
-        if self.ndim < 2:
-            raise ValueError(f"{'tril' if lower else 'triu'}: needs at least 2 dimensions, got {self.shape}")
-        rows, cols = self.shape[-2:]
-        keep = get_xp(self.data).tri(rows, cols, diagonal if lower else diagonal - 1, dtype=bool)
-        return where(keep if lower else ~keep, self, 0.0)
+        return triangle(self, diagonal, lower=False)
 
 
-def _shape_arg(shape: tuple) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))``."""
-    if len(shape) == 1 and isinstance(shape[0], list | tuple):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def _reduced_count(tensor: Tensor, axis: Axes, op: str) -> int:
-    count = 1
-    for a in normalize_axes(axis, tensor.ndim, op, tensor.shape):
-        count *= tensor.shape[a]
-    return count
-
-
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """Element-wise ``x if condition else y``; differentiable in x and y, broadcasting all three."""
-    anchor = next((t for t in (x, y) if isinstance(t, Tensor)), None)
-    if anchor is None:
-        raise TypeError("where: at least one of x and y must be a Tensor")
-    condition = condition if isinstance(condition, Tensor) else anchor._lift(condition)
-    if condition.dtype != bool_:
-        condition = Tensor._from_array(condition.data.astype(bool))
-    return Where.apply(condition, anchor._lift(x), anchor._lift(y))
-
-
-def maximum(x: Tensor, y: Any) -> Tensor:
-    return x.maximum(y) if isinstance(x, Tensor) else y.maximum(x)
-
-
-def minimum(x: Tensor, y: Any) -> Tensor:
-    return x.minimum(y) if isinstance(x, Tensor) else y.minimum(x)
-
-
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors of equal shape except along ``axis``."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat: needs at least one tensor")
-    return Cat.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new ``axis``."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: needs at least one tensor")
-    shapes = {t.shape for t in tensors}
-    if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = normalize_axis(axis, tensors[0].ndim + 1, "stack", tensors[0].shape)
-    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
-
-
-def one_hot(indices: Any, num_classes: int, dtype: Any = float32) -> Tensor:
-    """(..., ) integer indices -> (..., num_classes) with a 1 at each index (not differentiable)."""
-    data = indices.data if isinstance(indices, Tensor) else numpy.asarray(indices)
-    xp = get_xp(data)
-    if data.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: indices must be integers, got dtype {data.dtype}")
-    if data.size and (data.min() < 0 or data.max() >= num_classes):
-        raise IndexError(f"one_hot: indices must lie in [0, {num_classes}), got [{data.min()}, {data.max()}]")
-    return Tensor._from_array((data[..., None] == xp.arange(num_classes)).astype(as_dtype(dtype)))
-
-
-from .ops.elementwise import (  # noqa: E402  (the ops import Tensor from this module)
-    Abs,
-    Add,
-    Cast,
-    Clip,
-    Div,
-    Erf,
-    Exp,
-    GeluErf,
-    GeluTanh,
-    Log,
-    Maximum,
-    Minimum,
-    Mul,
-    Neg,
-    Pow,
-    Relu,
-    Sigmoid,
-    Sqrt,
-    Sub,
-    Tanh,
-    Where,
-)
-from .ops.indexing import GetItem, normalize_index  # noqa: E402
-from .ops.linalg import MatMul  # noqa: E402
-from .ops.movement import Cat, Permute, Reshape, ToDevice  # noqa: E402
-from .ops.reduce import Expand, LogSumExp, Max, Sum, SumTo  # noqa: E402
-from .ops.softmax import LogSoftmax, Softmax  # noqa: E402
+bind_tensor_class(Tensor)

@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 from .. import functional as F
 from ..backend import Generator
-from ..tensor import Tensor, cat
+from ..ops.movement import cat
+from ..tensor import Tensor
 from .layers import Linear
 from .module import Module
 

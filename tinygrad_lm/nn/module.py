@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from ..backend import parse_device, to_device
-from ..tensor import Tensor, as_dtype, to_array
+from ..dtypes import as_dtype, to_array
+from ..function import constant
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -204,7 +206,7 @@ class Module:
         for tensor in [*self.parameters(), *self.buffers()]:
             tensor.data = convert(tensor.data)
             if tensor.grad is not None:
-                tensor.grad = Tensor._from_array(convert(tensor.grad.data))
+                tensor.grad = constant(convert(tensor.grad.data))
         return self
 
     # ------------------------------------------------------------------------- state

@@ -22,7 +22,8 @@ from typing import Any
 from .. import functional as F
 from ..backend import Generator
 from ..creation import zeros
-from ..tensor import Tensor, stack
+from ..ops.movement import stack
+from ..tensor import Tensor
 from . import init
 from .layers import new_parameter
 from .module import Module

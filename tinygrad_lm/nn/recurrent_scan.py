@@ -12,14 +12,14 @@ from typing import Any
 from .. import functional as F
 from ..backend import get_xp
 from ..creation import zeros
-from ..function import Function, is_grad_enabled
-from ..tensor import Tensor, stack
+from ..function import is_grad_enabled
+from ..ops.fused_function import FusedFunction
+from ..ops.movement import stack
+from ..tensor import Tensor
 from .recurrent_cells import RNNMath, State
 
-constant = Tensor._from_array
 
-
-class RecurrentScan(Function):
+class RecurrentScan(FusedFunction):
     """One layer over a whole sequence as one op, for speed:
     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, state_t = cell(a_t, state_{t-1}).
 
@@ -33,9 +33,12 @@ class RecurrentScan(Function):
     through time with a few products per step, storing the pre-activation gradients dA as (G, H, T, B):
     strided (G, H, B) blocks per step, but (G H, T B) as a whole, so the weight gradients
     dW = sum_t dA_t (input_t)^T, the bias gradients and dx = W_ih^T dA are single products after the
-    loop with no transposed copy of dA. It is first-order only: under ``create_graph`` it raises
-    (use ``fused=False``).
+    loop with no transposed copy of dA. Its vjp runs on arrays only (a loop writing into buffers), so
+    it is first-order only: under ``create_graph`` it raises (build the layer with ``fused=False``).
     """
+
+    differentiable_twice = False
+    composed_form = "the layer built with fused=False (the composition of Tensor ops)"
 
     def forward(self, x, w_ih, b_ih, w_hh, b_hh, *state, math=RNNMath):
         xp = get_xp(x)
@@ -63,13 +66,8 @@ class RecurrentScan(Function):
             self.x_t = self.proj = self.seq = None
         return packed
 
-    def backward(self, g):
-        if is_grad_enabled():
-            raise RuntimeError(
-                "RecurrentScan (the fused RNN/LSTM/GRU loop) is differentiable once only; for "
-                "create_graph=True build the layer with fused=False (the composition of Tensor ops)"
-            )
-        xp, w_ih, w_hh, g = get_xp(g.data), self.inputs[1].data, self.inputs[3].data, g.data
+    def vjp(self, xp, g, inputs, saved):
+        xp, w_ih, w_hh = get_xp(g), inputs[1], inputs[3]
         math, (steps, hidden, batch) = self.math, self.hs.shape
         h_prev = xp.concatenate([self.initial[0][None], self.hs[:-1]])  # (T, H, B)
         coef = math.backward_coefficients(
@@ -102,7 +100,7 @@ class RecurrentScan(Function):
             d_h.T,
             *(c.T for c in carry),
         )
-        return tuple(constant(xp.asarray(d)) for d in grads)
+        return tuple(xp.asarray(d) for d in grads)
 
 
 def _feature_first(a, xp):

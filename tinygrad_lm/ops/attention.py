@@ -28,9 +28,9 @@ import math
 from typing import Any
 
 from ..backend import get_xp
-from ..function import Function, evaluate_formula, is_grad_enabled
+from ..function import constant
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor, stack
+from .fused_function import FusedFunction
 from .rows import row_sums
 
 
@@ -57,55 +57,56 @@ def attention_weights(q, k, scale: float, allowed):
     return scores
 
 
-def attention_weights_differentiable(q: Tensor, k: Tensor, scale: float, allowed) -> Tensor:
-    """The same P with Tensor ops, for a backward that must itself be differentiable."""
+def attention_weights_differentiable(q, k, scale: float, allowed):
+    """The same P with Tensor ops (what ``recompute`` gives under create_graph, and the composed
+    attention of ``functional`` when it must return the weights or drop some)."""
     scores = (q @ k.swapaxes(-1, -2)) * scale
     if allowed is not None:
-        scores = scores.masked_fill(Tensor._from_array(~allowed), -math.inf)
+        scores = scores.masked_fill(constant(~allowed), -math.inf)
     return scores.softmax(-1)
 
 
-def attention_vjp(g, q, k, v, p, scale: float, out=None):
-    """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors.
-    ``out`` is O when forward kept it (else it is recomputed as P V)."""
+def attention_vjp(xp, g, q, k, v, p, out, scale: float):
+    """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors."""
     dv = p.swapaxes(-1, -2) @ g
     dp = g @ v.swapaxes(-1, -2)
-    ds = p * (dp - row_sums(g * (p @ v if out is None else out)))
+    ds = p * (dp - xp.row_sums(g * out))
     return (ds @ k) * scale, (ds.swapaxes(-1, -2) @ q) * scale, dv
 
 
-class Attention(Function):
-    """O = softmax(s q k^T, masked by ``allowed``) v; see the module docstring."""
+class Attention(FusedFunction):
+    """O = softmax(s q k^T, masked by ``allowed``) v; see the module docstring. Saves (P, O)."""
 
     def forward(self, q, k, v, scale=1.0, allowed=None):
         if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
             raise ValueError(f"expected q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv), got {k.shape}")
         self.scale, self.allowed = scale, allowed
-        self.p = attention_weights(q, k, scale, allowed)
-        self.out = self.p @ v
-        return self.out
+        p = attention_weights(q, k, scale, allowed)
+        out = p @ v
+        self.saved = (p, out)
+        return out
 
-    def backward(self, g):
-        q, k, v = self.inputs
-        if is_grad_enabled():
-            p, out = attention_weights_differentiable(q, k, self.scale, self.allowed), None
-        else:
-            p, out = self.p, self.out
-        return evaluate_formula(attention_vjp, g, q, k, v, p, self.scale, out)
+    def recompute(self, q, k, v):
+        p = attention_weights_differentiable(q, k, self.scale, self.allowed)
+        return p, p @ v
+
+    def vjp(self, xp, g, inputs, saved):
+        return attention_vjp(xp, g, *inputs, *saved, self.scale)
 
 
 def split_heads(qkv, n_heads: int):
-    """(B, T, 3C) -> q, k, v, each (B, H, T, C/H): views (arrays) or reshapes (Tensors)."""
+    """(B, T, 3C) -> q, k, v, each (B, H, T, C/H): views of an array, or Tensor ops on a Tensor."""
     batch, steps, width = qkv.shape
     heads = qkv.reshape(batch, steps, 3, n_heads, width // (3 * n_heads))
-    return heads.permute(2, 0, 3, 1, 4) if isinstance(qkv, Tensor) else heads.transpose(2, 0, 3, 1, 4)
+    return tuple(heads[:, :, i].swapaxes(1, 2) for i in range(3))
 
 
-class PackedSelfAttention(Function):
+class PackedSelfAttention(FusedFunction):
     """Multi-head self-attention on packed projections: qkv (B, T, 3C) -> merged heads (B, T, C).
 
     q, k, v are the three thirds of the last axis, each split into ``n_heads`` heads of C/H; every
-    head attends with scale 1/sqrt(C/H), causally when ``causal``. See the module docstring.
+    head attends with scale 1/sqrt(C/H), causally when ``causal``. Saves (P, O) per head; the
+    gradient of qkv is dQ, dK, dV stacked back into the packed layout (one copy).
     """
 
     def forward(self, qkv, n_heads=1, causal=True):
@@ -116,23 +117,20 @@ class PackedSelfAttention(Function):
         self.scale = 1 / math.sqrt(width // (3 * n_heads))
         self.allowed = causal_mask(steps, steps, get_xp(qkv)) if causal else None
         q, k, v = split_heads(qkv, n_heads)
-        self.p = attention_weights(q, k, self.scale, self.allowed)
-        self.out = self.p @ v  # (B, H, T, hd)
-        return self.out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)
+        p = attention_weights(q, k, self.scale, self.allowed)
+        out = p @ v  # (B, H, T, hd)
+        self.saved = (p, out)
+        return out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)
 
-    def backward(self, g):
-        qkv = self.inputs[0]
+    def recompute(self, qkv):
+        q, k, v = split_heads(qkv, self.n_heads)
+        p = attention_weights_differentiable(q, k, self.scale, self.allowed)
+        return p, p @ v
+
+    def vjp(self, xp, g, inputs, saved):
+        (qkv,) = inputs
         batch, steps, width = qkv.shape
-        if is_grad_enabled():
-            heads = g.reshape(batch, steps, self.n_heads, -1).swapaxes(1, 2)  # (B, H, T, hd)
-            q, k, v = split_heads(qkv, self.n_heads)
-            p = attention_weights_differentiable(q, k, self.scale, self.allowed)
-            grads = attention_vjp(heads, q, k, v, p, self.scale)
-            return stack(grads, axis=0).permute(1, 3, 0, 2, 4).reshape(batch, steps, width)
-        heads = g.data.reshape(batch, steps, self.n_heads, -1).swapaxes(1, 2)
-        q, k, v = split_heads(qkv.data, self.n_heads)
-        grads = attention_vjp(heads, q, k, v, self.p, self.scale, self.out)
-        packed = get_xp(qkv.data).empty_like(qkv.data)
-        for target, grad in zip(split_heads(packed, self.n_heads), grads, strict=True):
-            target[...] = grad
-        return Tensor._from_array(packed)
+        heads = g.reshape(batch, steps, self.n_heads, -1).swapaxes(1, 2)  # (B, H, T, hd)
+        grads = attention_vjp(xp, heads, *split_heads(qkv, self.n_heads), *saved, self.scale)
+        packed = xp.stack([d.swapaxes(1, 2) for d in grads], axis=2)  # (B, T, 3, H, hd)
+        return packed.reshape(batch, steps, width)

@@ -8,12 +8,12 @@ almost everywhere.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..backend import erf, get_xp, overflow_allowed
-from ..function import Function, evaluate_formula, is_grad_enabled
-from ..tensor import Tensor
-
-constant = Tensor._from_array
+from ..dtypes import bool_
+from ..function import Function, constant, is_tensor
+from .fused_function import FusedFunction
 
 
 class Add(Function):
@@ -246,28 +246,20 @@ SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
 
 
-def gelu_tanh_slope(g, x, s, y):
-    """g * dy/dx of the tanh GELU, given the gate s = sigmoid(2u) = (1 + tanh u)/2 and y = x s:
-
-        dy/dx = s + 2 x s (1 - s) du/dx = s + y (1 - s) (2 sqrt(2/pi)) (1 + 3 * 0.044715 x^2)
-
-    Operators only, so it evaluates on arrays (first-order backward) and on Tensors alike."""
-    return g * (s + y * (1 - s) * (2 * SQRT_2_OVER_PI + (6 * SQRT_2_OVER_PI * GELU_CUBIC) * (x * x)))
-
-
 def gelu_tanh_exponent(x):
     """2u = 2 sqrt(2/pi) (x + 0.044715 x^3), the argument of the GELU's sigmoid gate."""
     return (2 * SQRT_2_OVER_PI) * (x + GELU_CUBIC * x * x * x)
 
 
-class GeluTanh(Function):
+class GeluTanh(FusedFunction):
     """The tanh approximation of GELU (GPT-2): y = x/2 (1 + tanh u),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
     Computed as y = x s with the gate s = (1 + tanh u)/2 = 1 / (1 + e^(-2u)): one exponential instead
     of a tanh (NumPy's float32 tanh is the slower) and no cancellation in 1 + tanh u for x << 0. For
-    very negative x, e^(-2u) overflows to inf and s is exactly 0, its limit. Forward keeps s, so a
-    first-order backward is one array expression (``gelu_tanh_slope``); under create_graph s is
-    recomputed as a Tensor.
+    very negative x, e^(-2u) overflows to inf and s is exactly 0, its limit. Forward keeps s and y;
+    given them,
+
+        dy/dx = s + 2 x s (1 - s) du/dx = s + y (1 - s) (2 sqrt(2/pi)) (1 + 3 * 0.044715 x^2).
     """
 
     def forward(self, x):
@@ -280,13 +272,17 @@ class GeluTanh(Function):
         with overflow_allowed():
             xp.exp(gate, out=gate)
         gate += 1
-        self.s = xp.reciprocal(gate, out=gate)
-        return x * self.s
+        s = xp.reciprocal(gate, out=gate)
+        y = x * s
+        self.saved = (s, y)
+        return y
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        s = gelu_tanh_exponent(x).sigmoid() if is_grad_enabled() else self.s
-        return evaluate_formula(gelu_tanh_slope, gy, x, s, self.output())
+    def recompute(self, x):
+        return gelu_tanh_exponent(x).sigmoid(), self.output()
+
+    def vjp(self, xp, g, inputs, saved):
+        (x,), (s, y) = inputs, saved
+        return g * (s + y * (1 - s) * (2 * SQRT_2_OVER_PI + (6 * SQRT_2_OVER_PI * GELU_CUBIC) * (x * x)))
 
 
 class GeluErf(Function):
@@ -310,3 +306,23 @@ class Cast(Function):
 
     def backward(self, gy):
         return gy.astype(self.inputs[0].dtype)
+
+
+# ----------------------------------------------------------------------------- functions on Tensors
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """Element-wise ``x if condition else y``; differentiable in x and y, broadcasting all three."""
+    anchor = next((t for t in (x, y) if is_tensor(t)), None)
+    if anchor is None:
+        raise TypeError("where: at least one of x and y must be a Tensor")
+    condition = condition if is_tensor(condition) else anchor._lift(condition)
+    if condition.dtype != bool_:
+        condition = constant(condition.data.astype(bool))
+    return Where.apply(condition, anchor._lift(x), anchor._lift(y))
+
+
+def maximum(x: Any, y: Any) -> Any:
+    return x.maximum(y) if is_tensor(x) else y.maximum(x)
+
+
+def minimum(x: Any, y: Any) -> Any:
+    return x.minimum(y) if is_tensor(x) else y.minimum(x)

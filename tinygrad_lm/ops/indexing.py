@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp, scatter_add
-from ..function import Function
+from ..dtypes import as_dtype, float32
+from ..function import Function, constant, is_tensor
+from ..shapes import normalize_axis
+from .elementwise import where
 
 
 def normalize_index(index: Any, xp: Any) -> tuple:
     """A tuple of backend objects: Tensors -> arrays, lists -> arrays, boolean masks -> their nonzeros."""
-    from ..tensor import Tensor
-
     items = index if isinstance(index, tuple) else (index,)
     normalized: list = []
     for item in items:
-        if isinstance(item, Tensor):
+        if is_tensor(item):
             item = item.data
         elif isinstance(item, list):
             item = xp.asarray(item)
@@ -63,3 +64,36 @@ class IndexAdd(Function):
 
     def backward(self, gy):
         return GetItem.apply(gy, index=self.index)
+
+
+# ----------------------------------------------------------------------------- functions on Tensors
+def gather(x: Any, axis: int, index: Any) -> Any:
+    """y[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis`` (NumPy's take_along_axis)."""
+    xp = get_xp(x.data)
+    index = xp.asarray(index.data if is_tensor(index) else index)
+    axis = normalize_axis(axis, x.ndim, "gather", x.shape)
+    if index.ndim != x.ndim:
+        raise ValueError(f"gather: index of shape {index.shape} needs {x.ndim} dims like the input {x.shape}")
+    grids = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - d - 1)) for d, n in enumerate(index.shape)]
+    grids[axis] = index
+    return x[tuple(grids)]
+
+
+def triangle(x: Any, diagonal: int, lower: bool) -> Any:
+    """``tril`` (lower) or ``triu``: the elements on one side of the ``diagonal``-th diagonal, else 0."""
+    if x.ndim < 2:
+        raise ValueError(f"{'tril' if lower else 'triu'}: needs at least 2 dimensions, got {x.shape}")
+    rows, cols = x.shape[-2:]
+    keep = get_xp(x.data).tri(rows, cols, diagonal if lower else diagonal - 1, dtype=bool)
+    return where(keep if lower else ~keep, x, 0.0)
+
+
+def one_hot(indices: Any, num_classes: int, dtype: Any = float32) -> Any:
+    """(...) integer indices -> (..., num_classes) with a 1 at each index (not differentiable)."""
+    data = indices.data if is_tensor(indices) else get_xp(indices).asarray(indices)
+    xp = get_xp(data)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, got dtype {data.dtype}")
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise IndexError(f"one_hot: indices must lie in [0, {num_classes}), got [{data.min()}, {data.max()}]")
+    return constant((data[..., None] == xp.arange(num_classes)).astype(as_dtype(dtype)))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..function import Function, evaluate_formula
-from .rows import column_sums
+from ..function import Function
+from .fused_function import FusedFunction
 
 
 class MatMul(Function):
@@ -51,25 +51,15 @@ class MatMul(Function):
         return gx, gy
 
 
-def linear_vjp(g, x, weight, with_bias, needs_x, needs_weight):
-    """(dL/dx, dL/dW, dL/db) of y = x W^T + b from g = dL/dy (..., out), on arrays or Tensors.
-
-    With the leading axes flattened (G = g as (M, out), X = x as (M, in)):
-    dL/dx = G W,  dL/dW = G^T X (out, in), the weight's own layout,  dL/db = sum over rows of G.
-    """
-    rows = g.reshape(-1, weight.shape[0])  # (M, out)
-    gx = (rows @ weight).reshape(x.shape) if needs_x else None
-    gw = rows.T @ x.reshape(-1, weight.shape[1]) if needs_weight else None
-    gb = column_sums(rows) if with_bias else None
-    return gx, gw, gb
-
-
-class Linear(Function):
-    """y = x W^T + b for x (..., in), W (out, in), b (out,) or none -> y (..., out).
+class LinearFunction(FusedFunction):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) or none -> y (..., out) (``nn.Linear``'s op).
 
     One Function instead of transpose, product, bias add and reshapes: the leading axes are flattened
-    into ONE (M, in) @ (in, out) product, and backward computes dL/dW = G^T X directly in W's (out, in)
-    layout, so the gradient the optimizer reads is contiguous (see ``linear_vjp``).
+    into ONE (M, in) @ (in, out) product. With them flattened in backward too (G = g as (M, out),
+    X = x as (M, in)):
+
+        dL/dx = G W,   dL/dW = G^T X  (out, in): the weight's own layout, contiguous for the optimizer,
+        dL/db = sum over the rows of G.
     """
 
     def forward(self, x, weight, bias=None):
@@ -82,9 +72,12 @@ class Linear(Function):
             y += bias
         return y.reshape(x.shape[:-1] + weight.shape[:1])
 
-    def backward(self, g):
-        x, weight = self.inputs[:2]
-        needs = self.needs_input_grad
-        with_bias = len(self.inputs) == 3 and needs[2]
-        grads = evaluate_formula(linear_vjp, g, x, weight, with_bias, needs[0], needs[1])
-        return grads if len(self.inputs) == 3 else grads[:2]
+    def vjp(self, xp, g, inputs, saved):
+        x, weight = inputs[:2]
+        needs_x, needs_weight, *needs_bias = self.needs_input_grad
+        rows = g.reshape(-1, weight.shape[0])  # (M, out)
+        gx = (rows @ weight).reshape(x.shape) if needs_x else None
+        gw = rows.T @ x.reshape(-1, weight.shape[1]) if needs_weight else None
+        if not needs_bias:  # called without a bias
+            return gx, gw
+        return gx, gw, (xp.column_sums(rows) if needs_bias[0] else None)

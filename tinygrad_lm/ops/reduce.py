@@ -7,11 +7,16 @@ and broadcasts it back over the reduced axes.
 from __future__ import annotations
 
 from ..backend import get_xp
-from ..function import Function
+from ..function import Function, constant
 from ..shapes import keepdims_shape, normalize_axes
-from ..tensor import Tensor
 
-constant = Tensor._from_array
+
+def reduced_count(shape: tuple[int, ...], axis, op: str) -> int:
+    """How many elements a reduction over ``axis`` combines into each result (a mean's divisor)."""
+    count = 1
+    for a in normalize_axes(axis, len(shape), op, shape):
+        count *= shape[a]
+    return count
 
 
 class Sum(Function):

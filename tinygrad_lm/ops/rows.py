@@ -7,8 +7,8 @@ time; written as the product with a constant vector, BLAS computes the same sums
     row_sums(a)[..., 0]  = a @ (1, ..., 1)
     column_sums(a)       = (1, ..., 1) @ a as (M, D)    the sum over every axis but the last -> (D,)
 
-Arrays only take this path; Tensors (a backward formula evaluated under ``create_graph``, see
-``evaluate_formula``) use their differentiable ``mean``/``sum``, and so do non-float or empty arrays.
+Arrays only (the vjp formulas of ``FusedFunction`` reach them as ``xp.row_sums`` etc., and Tensors get
+their differentiable ``sum``/``mean`` there instead); non-float or empty arrays use NumPy's reductions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import functools
 from typing import Any
 
 from ..backend import device_of, xp_for
-from ..tensor import Tensor
 
 
 def row_means(a: Any) -> Any:
@@ -43,8 +42,8 @@ def column_sums(a: Any) -> Any:
 
 
 def _is_float_array(a: Any) -> bool:
-    """A non-empty floating-point array of at least one axis (not a Tensor)."""
-    return not isinstance(a, Tensor) and a.dtype.kind == "f" and a.ndim > 0 and a.shape[-1] > 0
+    """A non-empty floating-point array of at least one axis."""
+    return a.dtype.kind == "f" and a.ndim > 0 and a.shape[-1] > 0
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_xp
+from ..function import constant
 from ..tensor import Tensor
 
 
@@ -46,5 +47,5 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     coefficient = float(max_norm) / (total + 1e-6)
     if coefficient < 1.0:
         for param, grad in zip(params, grads, strict=True):
-            param.grad = Tensor._from_array(grad * coefficient)
+            param.grad = constant(grad * coefficient)
     return total

@@ -1,0 +1,85 @@
+"""Cross-entropy: log-softmax and the negative log-likelihood of the targets as one op."""
+
+from __future__ import annotations
+
+from ..backend import get_xp
+from .fused_function import FusedFunction
+from .rows import row_sums
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class CrossEntropy(FusedFunction):
+    """loss_n = logsumexp(z_n) - z_n[t_n] for logits z (..., C) and integer targets t (...).
+
+    Rows whose target equals ``ignore_index`` contribute 0 and are not counted. Reductions:
+    ``"mean"`` = sum_n loss_n / N with N the number of non-ignored rows (NaN when N = 0, as PyTorch),
+    ``"sum"``, or ``"none"`` (a loss per row, shape of t, 0 at ignored rows).
+
+    Forward is stable for logits of any magnitude: logsumexp(z) = m + log sum e^(z - m), m = max z.
+
+    Backward:  dL/dz_n = w_n softmax(z_n) - w_n onehot(t_n),  w_n = g / N (mean), g (sum) or g_n (none),
+    and w_n = 0 at ignored rows. Forward saves softmax(z) (N, C); ``recompute`` gives it as a Tensor.
+    """
+
+    def forward(self, logits, targets, ignore_index=-100, reduction="mean"):
+        xp = get_xp(logits)
+        _check_cross_entropy(logits, targets, ignore_index, reduction)
+        classes = logits.shape[-1]
+        z = logits.reshape(-1, classes)  # (N, C)
+        t = targets.reshape(-1)  # (N,)
+        self.valid = t != ignore_index  # (N,)
+        self.safe_targets = xp.where(self.valid, t, 0)
+        self.count = int(self.valid.sum())
+        self.reduction = reduction
+        shifted = z - z.max(axis=-1, keepdims=True)  # (N, C), the only (N, C) allocation
+        picked = shifted[xp.arange(len(t)), self.safe_targets]
+        probs = xp.exp(shifted, out=shifted)
+        total = row_sums(probs)
+        probs /= total
+        self.saved = (probs,)  # softmax(z), for backward
+        losses = xp.where(self.valid, xp.log(total[:, 0]) - picked, 0).astype(logits.dtype)
+        if reduction == "none":
+            return losses.reshape(targets.shape)
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / self.count if self.count else xp.asarray(xp.nan, dtype=logits.dtype)
+
+    def recompute(self, logits, targets):
+        return (logits.reshape(-1, logits.shape[-1]).softmax(-1),)
+
+    def vjp(self, xp, g, inputs, saved):
+        (probs,) = saved
+        logits = inputs[0]
+        valid = self.valid.astype(probs.dtype)[:, None]  # (N, 1)
+        if self.reduction == "none":
+            weights = g.reshape(-1, 1) * xp.constant(valid)  # w_n of the docstring (N, 1)
+        else:
+            scale = 1 / self.count if self.reduction == "mean" and self.count else 1.0
+            weights = g.reshape(1, 1) * xp.constant(valid * scale)
+        onehot = xp.constant(self.onehot_targets(logits.shape[-1], probs.dtype))  # (N, C)
+        return (probs * weights - onehot * weights).reshape(logits.shape), None
+
+    def onehot_targets(self, classes: int, dtype):
+        """(N, C): 1 at each row's target (the masked ignore_index rows point at class 0, weight 0)."""
+        return (self.safe_targets[:, None] == get_xp(self.safe_targets).arange(classes)).astype(dtype)
+
+
+def _check_cross_entropy(logits, targets, ignore_index: int, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if logits.dtype.kind != "f":
+        raise TypeError(f"logits must be floating point, got dtype {logits.dtype}")
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"targets must be integer class indices (int64), got dtype {targets.dtype}")
+    if logits.ndim < 1 or logits.shape[:-1] != targets.shape:
+        raise ValueError(
+            f"logits {logits.shape} and targets {targets.shape} are incompatible: expected logits "
+            "(..., C) with targets of shape logits.shape[:-1], e.g. (N, C) with (N,) or (B, T, C) with (B, T)"
+        )
+    used = targets[targets != ignore_index]
+    if used.size and (used.min() < 0 or used.max() >= logits.shape[-1]):
+        raise IndexError(
+            f"targets must lie in [0, {logits.shape[-1]}) (or equal ignore_index={ignore_index}), "
+            f"got values in [{int(used.min())}, {int(used.max())}]"
+        )
