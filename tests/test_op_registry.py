@@ -18,8 +18,9 @@ from tinygrad_lm.testing import report as checks
 from tinygrad_lm.testing.registry import NOT_DIFFERENTIABLE, SPECS, OpSpec
 
 HINT = (
-    "add an OpSpec naming it in `covers` to tinygrad_lm/testing/registry.py (core ops) or "
-    "registry_functional.py (functional/nn), or list it in NOT_DIFFERENTIABLE"
+    "add an OpSpec naming it in `covers` to the table of its op family in tinygrad_lm/testing/ "
+    "(registry_elementwise.py, registry_reduce_movement.py, registry_nn.py, registry_sequence.py), "
+    "or list it in NOT_DIFFERENTIABLE (registry.py)"
 )
 
 
