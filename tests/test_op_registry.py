@@ -18,8 +18,9 @@ from tinygrad_lm.testing import report as checks
 from tinygrad_lm.testing.registry import NOT_DIFFERENTIABLE, SPECS, OpSpec
 
 HINT = (
-    "add an OpSpec naming it in `covers` to tinygrad_lm/testing/registry.py (core ops) or "
-    "registry_functional.py (functional/nn), or list it in NOT_DIFFERENTIABLE"
+    "add an OpSpec naming it in `covers` to the table of its op family in tinygrad_lm/testing/ "
+    "(registry_elementwise.py, registry_reduce_movement.py, registry_nn.py, registry_sequence.py), "
+    "or list it in NOT_DIFFERENTIABLE (registry.py)"
 )
 
 
@@ -120,7 +121,8 @@ def _covered() -> set[str]:
 
 
 def _function_classes() -> set[type]:
-    """Every Function subclass defined under tinygrad_lm (after importing functional and nn, if present)."""
+    """Every Function subclass defined under tinygrad_lm that defines a forward (after importing
+    functional and nn, if present)."""
     for optional in ("tinygrad_lm.functional", "tinygrad_lm.nn"):
         try:
             package = importlib.import_module(optional)
@@ -134,8 +136,8 @@ def _function_classes() -> set[type]:
     while stack:
         for sub in stack.pop().__subclasses__():
             stack.append(sub)
-            if sub.__module__.startswith("tinygrad_lm."):
-                found.add(sub)
+            if sub.__module__.startswith("tinygrad_lm.") and "forward" in vars(sub):
+                found.add(sub)  # an op; a base without a forward of its own (FusedFunction) is none
     return found
 
 

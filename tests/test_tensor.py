@@ -156,7 +156,15 @@ def test_no_op_module_touches_numpy_directly():
     Allowed: the backend itself, the modules that build host arrays from user data (dtypes, tensor, creation),
     the dtype/shape bookkeeping, and the checkpoint format (which writes host copies to .npz).
     """
-    allowed = {"backend.py", "dtypes.py", "tensor.py", "creation.py", "function.py", "shapes.py", "serialization.py"}
+    allowed = {
+        "backend.py",
+        "dtypes.py",
+        "tensor.py",
+        "creation.py",
+        "function.py",
+        "shapes.py",
+        "serialization.py",
+    }
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         if path.name in allowed or "testing" in path.parts:

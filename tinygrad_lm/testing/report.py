@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 import tinygrad_lm as tg
 
 from .gradcheck import gradcheck, gradgradcheck
-from .registry import SPECS, Case, OpSpec
+from .registry import SPECS
+from .specs import Case, OpSpec
 
 FORWARD_RTOL, FORWARD_ATOL = 1e-10, 1e-12
 F32_OUT_RTOL, F32_OUT_ATOL = 1e-4, 1e-5
