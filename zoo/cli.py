@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import tinygrad_lm as tg
-from tinygrad_lm.backend import parse_device
+from tinygrad_lm import parse_device
 from zoo import catalog, compare, report
 from zoo.compare import Budget
 from zoo.data import DEFAULT_CORPUS

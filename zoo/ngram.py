@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lm.backend import Generator, asnumpy, device_of, get_xp, parse_device, to_device
+from tinygrad_lm import Generator, asnumpy, device_of, get_xp, parse_device, to_device
 from zoo.sampling import sample_next
 
 SMOOTHINGS = ("addk", "kn", "mkn")

@@ -17,7 +17,7 @@ them into one token per row:
    removed (or that has probability exactly 0) is never drawn, whatever the rounding.
 
 Runs on NumPy or CuPy arrays alike (``xp = get_xp(scores)``); the uniforms come from a
-``tinygrad_lm.backend.Generator`` (default: ``tinygrad_lm.backend.default_generator``), so a seeded
+``tinygrad_lm.Generator`` (default: ``tinygrad_lm.default_generator``), so a seeded
 generator reproduces the same tokens on every device.
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygrad_lm import backend
-from tinygrad_lm.backend import Generator, device_of, get_xp
+import tinygrad_lm as tg
+from tinygrad_lm import Generator, device_of, get_xp
 
 
 def sample_next(
@@ -56,7 +56,7 @@ def sample_next(
         probs = keep_top_k(probs, top_k)
     if top_p is not None:
         probs = keep_top_p(probs, top_p)
-    generator = backend.default_generator if generator is None else generator
+    generator = tg.default_generator if generator is None else generator
     uniforms = generator.uniform((scores.shape[0], 1), xp.float64, device_of(scores))
     return inverse_cdf(probs, uniforms)
 

@@ -24,7 +24,6 @@ import numpy as np
 
 import tinygrad_lm as tg
 from tinygrad_lm import optim
-from tinygrad_lm.serialization import load, save
 
 from .batching import random_windows, stream_windows
 from .evaluate import evaluate
@@ -107,7 +106,7 @@ class Trainer:
             x, y = random_windows(
                 self.train_ids, c.batch_size, model.context_length, self.generator, c.device
             )
-            return tg.Tensor._from_array(x), tg.Tensor._from_array(y)
+            return tg.as_tensor(x), tg.as_tensor(y)
         batch = next(self._stream, None) if self._stream is not None else None
         if batch is None:  # a new pass over the streams, starting at a random offset
             offset = int(self.generator.integers(0, model.context_length, (), np.int64, "cpu"))
@@ -115,7 +114,7 @@ class Trainer:
             self._hidden = None
             batch = next(self._stream)
         self._stream_windows += 1
-        return tg.Tensor._from_array(batch[0]), tg.Tensor._from_array(batch[1])
+        return tg.as_tensor(batch[0]), tg.as_tensor(batch[1])
 
     def _open_streams(self, offset: int, windows_read: int) -> None:
         """The truncated-BPTT windows of a pass starting at ``offset``, less the first ``windows_read``."""
@@ -205,7 +204,7 @@ class Trainer:
     # ----------------------------------------------------------------------------- checkpoints
     def save(self, path: str, **extra: Any) -> None:
         """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic."""
-        save(
+        tg.save(
             {
                 "model": self.model.state_dict(),
                 "model_class": type(self.model).__name__,
@@ -227,7 +226,7 @@ class Trainer:
 
     def resume(self, path: str) -> dict:
         """Restore a ``save``d run (returns the whole checkpoint, for the caller's ``extra`` entries)."""
-        checkpoint = load(path, map_location=self.config.device)
+        checkpoint = tg.load(path, map_location=self.config.device)
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.generator.set_state(checkpoint["generator"])
