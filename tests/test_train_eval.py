@@ -8,7 +8,7 @@ import pytest
 import tinygrad_lm as tg
 from zoo.evaluate import evaluate
 from zoo.models import GPT, LSTMLM, GPTConfig, RecurrentConfig
-from zoo.ngram import NGramLM
+from zoo.models.ngram import NGramLM
 from zoo.train import TrainConfig, Trainer, learning_rate
 
 V = 7

@@ -35,7 +35,7 @@ from zoo.models import (
     NeuralNGramLM,
     RecurrentConfig,
 )
-from zoo.ngram import NGramLM
+from zoo.models.ngram import NGramLM
 from zoo.tokenizers import CharTokenizer
 from zoo.train import TrainConfig, Trainer
 

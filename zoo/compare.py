@@ -28,7 +28,7 @@ import tinygrad_lm as tg
 from zoo.catalog import NGramConfig, build_model, model_config, model_spec, train_config
 from zoo.data import Corpus, load_corpus
 from zoo.evaluate import evaluate
-from zoo.ngram import NGramLM
+from zoo.models.ngram import NGramLM
 from zoo.tokenizers import CharTokenizer
 from zoo.train import TrainConfig, Trainer, TrainState
 
