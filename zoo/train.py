@@ -125,13 +125,12 @@ class Budget:
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float, warmup_end: float = 0.0) -> float:
-    """Linear warmup over ``warmup_steps``, then a cosine from ``learning_rate`` to ``min_lr`` over the
-    rest of the budget: ``warmup_end`` is the progress (0..1) at which warmup ended, so with a step
-    budget the decay runs over steps warmup..max_steps exactly as nanoGPT's ``get_lr`` does."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / (config.warmup_steps + 1)
-    ratio = min(1.0, max(0.0, (progress - warmup_end) / max(1.0 - warmup_end, 1e-12)))
-    return config.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (config.learning_rate - config.min_lr)
+    """``optim.WarmupCosine``'s rate over the budget of ``config``: linear warmup over ``warmup_steps``,
+    then a cosine from ``learning_rate`` to ``min_lr`` over the rest of the budget. ``progress`` is the
+    fraction (0..1) of the budget used and ``warmup_end`` the progress at which warmup ended, so with a
+    step budget the decay runs over steps warmup..max_steps exactly as nanoGPT's ``get_lr`` does."""
+    decayed = optim.WarmupCosine.decay_fraction(progress, warmup_end)
+    return optim.WarmupCosine.rate(step, config.learning_rate, config.min_lr, config.warmup_steps, decayed)
 
 
 def parameter_groups(model: tg.nn.Module, weight_decay: float) -> list[dict]:
