@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, environment
 
-from zoo.ngram import SMOOTHINGS, NGramLM
+from zoo.models.ngram import SMOOTHINGS, NGramLM
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 

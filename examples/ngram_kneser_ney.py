@@ -27,7 +27,7 @@ import numpy as np
 
 from zoo.data import load_corpus
 from zoo.evaluate import evaluate
-from zoo.ngram import NGramLM, counts_of_counts, modified_kn_discounts, ngram_codes
+from zoo.models.ngram import NGramLM, counts_of_counts, modified_kn_discounts, ngram_codes
 from zoo.tokenizers import CharTokenizer
 
 ADD_K = (1.0, 0.1, 0.01, 0.001)

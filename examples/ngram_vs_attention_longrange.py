@@ -22,7 +22,7 @@ import tinygrad_lm as tg
 from zoo.data import load_corpus
 from zoo.evaluate import evaluate
 from zoo.models import GPT, GPTConfig
-from zoo.ngram import NGramLM
+from zoo.models.ngram import NGramLM
 from zoo.tokenizers import CharTokenizer
 from zoo.train import TrainConfig, Trainer
 

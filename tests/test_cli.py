@@ -15,8 +15,8 @@ import pytest
 import tinygrad_lm as tg
 from zoo import catalog
 from zoo.cli import main
-from zoo.compare import Budget
 from zoo.threads import blas_threads, set_blas_threads
+from zoo.train import Budget
 
 TINY = "markov:order=1,vocab=4,n_train=3000,n_val=600"
 TIME_KEYS = ("second", "created", "command", "out")

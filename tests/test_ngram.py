@@ -1,4 +1,4 @@
-"""zoo.ngram.NGramLM: hand-computed probabilities, a dict-counting reference, normalisation, sampling,
+"""zoo.models.ngram.NGramLM: hand-computed probabilities, a dict-counting reference, normalisation, sampling,
 serialisation, a Markov source's entropy rate and the Tiny Shakespeare reference figures."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lm.backend import Generator, cuda
-from zoo.ngram import FALLBACK_DISCOUNTS, NGramLM, kn_discounts, modified_kn_discounts
+from zoo.models.ngram import FALLBACK_DISCOUNTS, NGramLM, kn_discounts, modified_kn_discounts
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 ABRACADABRA = [0, 1, 4, 0, 2, 0, 3, 0, 1, 4, 0]  # a b r a c a d a b r a with a=0 b=1 c=2 d=3 r=4

@@ -296,6 +296,34 @@ def test_warmup_cosine_follows_nanogpt_formula():
     assert scheduler.get_last_lr() == [0.1, 0.1]
 
 
+def former_warmup_cosine_lr_at(step, lr, min_lr, warmup_steps, total_steps):
+    """WarmupCosine.lr_at before it was written through WarmupCosine.rate (the reference)."""
+    if step < warmup_steps:
+        return lr * (step + 1) / (warmup_steps + 1)
+    if step >= total_steps:
+        return min_lr
+    ratio = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+
+@pytest.mark.parametrize("warmup, total", [(0, 0), (0, 1), (5, 5), (5, 20), (100, 2000), (3, 1000)])
+def test_warmup_cosine_equals_its_former_formula_bit_for_bit(warmup, total):
+    optimizer = two_group_optimizer()
+    scheduler = optim.WarmupCosine(optimizer, warmup_steps=warmup, total_steps=total, min_lr=[0.1, 1e-4])
+    for it in range(total + 10):
+        expected = [former_warmup_cosine_lr_at(it, b, m, warmup, total) for b, m in ((1.0, 0.1), (0.5, 1e-4))]
+        assert scheduler.get_last_lr() == expected
+        scheduler.step()
+
+
+def test_warmup_cosine_rate_by_budget_fraction():
+    rate, fraction = optim.WarmupCosine.rate, optim.WarmupCosine.decay_fraction
+    assert rate(1, 1.0, 0.1, 4, 0.0) == 2 / 5  # warmup ignores the fraction
+    assert rate(4, 1.0, 0.1, 4, fraction(0.25, 0.25)) == 1.0  # the cosine starts where warmup ended
+    assert rate(9, 1.0, 0.1, 4, fraction(1.5, 0.25)) == 0.1  # past the budget: the floor
+    assert rate(9, 1.0, 0.1, 4, fraction(0.625, 0.25)) == pytest.approx(0.55)  # half-way through the decay
+
+
 def test_warmup_cosine_per_group_min_lr_and_no_warmup():
     optimizer = two_group_optimizer()
     scheduler = optim.WarmupCosine(optimizer, warmup_steps=0, total_steps=4, min_lr=[0.0, 0.05])

@@ -8,7 +8,7 @@ import pytest
 import tinygrad_lm as tg
 from zoo.evaluate import evaluate
 from zoo.models import GPT, LSTMLM, GPTConfig, RecurrentConfig
-from zoo.ngram import NGramLM
+from zoo.models.ngram import NGramLM
 from zoo.train import TrainConfig, Trainer, learning_rate
 
 V = 7
@@ -85,6 +85,56 @@ def test_learning_rate_schedule_warms_up_then_decays_to_the_minimum():
     # with warmup ending at progress 0.04, the cosine spans steps 4..100 (nanoGPT's get_lr)
     assert learning_rate(config, 4, 0.04, 0.04) == pytest.approx(1.0)
     assert learning_rate(config, 52, 0.52, 0.04) == pytest.approx(0.1 + 0.45)
+
+
+def former_zoo_learning_rate(config, step, progress, warmup_end=0.0):
+    """zoo.train.learning_rate as it was before it moved onto optim.WarmupCosine (the reference)."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / (config.warmup_steps + 1)
+    ratio = min(1.0, max(0.0, (progress - warmup_end) / max(1.0 - warmup_end, 1e-12)))
+    return config.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (config.learning_rate - config.min_lr)
+
+
+SCHEDULES = [
+    (lr, min_lr, warmup, steps)
+    for lr, min_lr in [(1.0, 0.1), (1e-3, 1e-4), (2e-3, 2e-4), (0.1, 0.01), (1e-2, 0.0), (3e-4, 5e-4)]
+    for warmup, steps in [(0, 1), (0, 37), (3, 12), (4, 100), (10, 10), (100, 2000), (100, 60), (7, 333)]
+]
+
+
+@pytest.mark.parametrize("lr, min_lr, warmup, steps", SCHEDULES)
+def test_learning_rate_equals_the_former_formula_bit_for_bit(lr, min_lr, warmup, steps):
+    """Step, token and wall-clock budgets (nanoGPT's get_lr form included) give the same float64 rates."""
+    config = TrainConfig(learning_rate=lr, min_lr=min_lr, warmup_steps=warmup, max_steps=steps)
+    rng = np.random.default_rng(steps * 1000 + warmup)
+    seconds = np.cumsum(rng.uniform(0.001, 0.1, max(steps, warmup) + 20))
+    tokens_per_step, max_tokens, max_seconds = 64, 64 * steps - 17, float(seconds[steps // 2])
+    budgets = {
+        "steps": (lambda t: t / steps, warmup / steps),  # nanoGPT: progress t / max_steps
+        "tokens": (lambda t: max(t / steps, t * tokens_per_step / max_tokens), None),
+        "seconds": (lambda t: max(t / steps, seconds[t] / max_seconds), None),
+    }
+    for progress, warmup_end in budgets.values():
+        warmup_end = progress(warmup) if warmup_end is None else warmup_end
+        for step in range(max(steps, warmup) + 20):  # past the end of the budget too
+            for end in (warmup_end, 0.0):
+                new = learning_rate(config, step, progress(step), end)
+                old = former_zoo_learning_rate(config, step, progress(step), end)
+                assert new == old and type(new) is float, (step, new, old)
+
+
+def test_trainer_uses_the_former_schedule_with_a_token_budget():
+    config = TrainConfig(
+        learning_rate=1e-3, min_lr=1e-4, warmup_steps=3, max_steps=100, max_tokens=500, eval_points=0
+    )
+    trainer = Trainer(tiny_gpt(), np.tile(np.arange(V), 30), np.tile(np.arange(V), 5), config)
+    while trainer.budget_left():
+        progress = trainer.progress()  # what the step reads before it counts its tokens
+        step = trainer.state.step
+        trainer.train_step()
+        expected = former_zoo_learning_rate(config, step, progress, trainer.state.warmup_end or 0.0)
+        assert [g["lr"] for g in trainer.optimizer.param_groups] == [expected, expected]
+    assert trainer.state.step == 7  # 72 tokens a step (12 windows of 6)
 
 
 def test_trainer_follows_nanogpts_schedule_step_by_step():

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tinygrad_lm.backend import Generator, parse_device, to_device
+from tinygrad_lm import Generator, parse_device, to_device
 
 
 class Batch(NamedTuple):

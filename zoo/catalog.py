@@ -1,4 +1,4 @@
-"""The model catalog: every language model of the zoo by name, with its configuration and checkpoints.
+"""The model catalog: every language model of the zoo by name, with its configuration and training.
 
     name -> ModelSpec(model class, config dataclass, default overrides, --quick overrides, training)
 
@@ -6,23 +6,19 @@ A model's configuration is its config dataclass filled in layers, later ones win
 dataclass defaults, the catalog's ``defaults`` (the small models ``python -m zoo compare`` trains),
 the ``quick`` overrides (``--quick``: smaller still), then the command line (``--set key=value``,
 each value converted to the field's type; no ``eval``). ``compare`` and ``train`` both build their
-models through ``build_model`` and train them through ``zoo.train.Trainer``, so a model added here is
-available to every command (see the README, "Adding a model to the zoo").
-
-A checkpoint (``save_checkpoint``/``load_checkpoint``) is one ``tinygrad_lm.save`` archive holding the
-trainer's state (or the n-gram counts) plus ``"zoo"``: the model's catalog name and config, the
-tokenizer's characters and the dataset, which is what ``sample`` and ``eval`` need to rebuild it.
+models through ``build_model``/``instantiate`` and train them through ``make_trainer`` (a
+``zoo.train.Trainer`` with the catalog's training settings), so a model added here is available to
+every command (see the README, "Adding a model to the zoo"); ``zoo.checkpoints`` rebuilds them too.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-import tinygrad_lm as tg
+from zoo.datasets import Dataset
 from zoo.models import (
     GPT,
     GRULM,
@@ -33,11 +29,10 @@ from zoo.models import (
     MLPConfig,
     NeuralNGramConfig,
     NeuralNGramLM,
+    NGramLM,
     RecurrentConfig,
 )
-from zoo.ngram import NGramLM
-from zoo.tokenizers import CharTokenizer
-from zoo.train import TrainConfig, Trainer
+from zoo.train import Budget, TrainConfig, Trainer
 
 
 @dataclass
@@ -122,6 +117,8 @@ CATALOG: dict[str, ModelSpec] = {
 DEFAULT_MODELS = ("ngram", "mlp", "rnn", "lstm", "gru", "gpt")
 COMMAND_LINE_KEYS = ("vocab_size", "max_steps", "max_tokens", "max_seconds", "seed", "device")
 """Fields that ``--set`` may not touch: the vocabulary comes from the data, the rest from flags."""
+QUICK_CURVE = {"eval_points": 4, "eval_tokens": 1000}
+"""``--quick``'s validation curve (``TrainConfig`` fields): fewer points, on a shorter prefix."""
 
 
 def model_spec(name: str) -> ModelSpec:
@@ -156,6 +153,15 @@ def instantiate(name: str, config: Any) -> Any:
 def train_config(name: str, **overrides: Any) -> TrainConfig:
     """``TrainConfig`` for model ``name``: the catalog's training overrides, then ``overrides``."""
     return TrainConfig(**{**model_spec(name).training, **overrides})
+
+
+def make_trainer(
+    name: str, model: Any, data: Dataset, budget: Budget, overrides: dict, **hooks: Any
+) -> Trainer:
+    """Model ``name``'s ``Trainer``: the catalog's training settings, then ``budget``, then ``overrides``."""
+    tokens_per_step = train_config(name, **overrides).batch_size * model.context_length
+    settings = train_config(name, **{**budget.limits(tokens_per_step), **overrides})
+    return Trainer(model, data.train_ids, data.val_ids, settings, **hooks)
 
 
 # ------------------------------------------------------------------------------ --set key=value
@@ -206,46 +212,3 @@ def convert(text: str, kind: Any, key: str = "value") -> Any:
         return kind(text)
     except ValueError:
         raise ValueError(f"{key}: {text!r} is not a valid {kind.__name__}") from None
-
-
-# ---------------------------------------------------------------------------------- checkpoints
-def checkpoint_info(name: str, config: Any, tokenizer: CharTokenizer, data: dict) -> dict:
-    """What ``sample``/``eval``/``--resume`` need besides the weights: model, config, tokenizer, data."""
-    return {"model": name, "config": asdict(config), "tokenizer": tokenizer.to_dict(), "data": data}
-
-
-def save_checkpoint(model_or_trainer: Any, path: str | Path, info: dict) -> None:
-    """Write ``path`` atomically: the trainer's full state (``Trainer.save``, for bit-exact resuming)
-    or the n-gram's counts, plus ``info`` under ``"zoo"``."""
-    if isinstance(model_or_trainer, Trainer):
-        model_or_trainer.save(str(path), zoo=info)
-    else:
-        tg.save({"ngram": model_or_trainer.state_dict(), "zoo": info}, path)
-
-
-class Checkpoint(NamedTuple):
-    """What ``load_checkpoint`` returns; ``train_config`` is the saved ``TrainConfig`` (None for n-grams)."""
-
-    model: Any
-    tokenizer: CharTokenizer
-    info: dict
-    train_config: dict | None
-
-
-def load_checkpoint(path: str | Path, device: str = "cpu") -> Checkpoint:
-    """The model (weights loaded, on ``device``), tokenizer and metadata of a ``save_checkpoint`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    checkpoint = tg.load(path, map_location=device)
-    if "zoo" not in checkpoint:
-        raise ValueError(f"{path} is not a zoo checkpoint (write one with `python -m zoo train`)")
-    info = checkpoint["zoo"]
-    chars = info["tokenizer"]
-    tokenizer = CharTokenizer(chars["chars"], unk=chars["unk"], boundary=chars["boundary"])
-    spec = model_spec(info["model"])
-    if not spec.neural:
-        return Checkpoint(NGramLM.from_state_dict(checkpoint["ngram"], device), tokenizer, info, None)
-    model = instantiate(spec.name, spec.config_class(**info["config"]))
-    model.to(device).load_state_dict(checkpoint["model"])
-    return Checkpoint(model, tokenizer, info, checkpoint["train_config"])

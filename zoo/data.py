@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinygrad_lm.backend import Generator
+from tinygrad_lm import Generator
 from zoo import download
 from zoo.synthetic import LongRangeSource, MarkovSource, symbols_to_text
 

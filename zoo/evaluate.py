@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_lm as tg
-from tinygrad_lm.backend import asnumpy
+from tinygrad_lm import asnumpy
 
 from .batching import eval_streams, eval_windows
 
@@ -83,7 +83,7 @@ def _windowed(model: Any, ids: np.ndarray, batch_size: int, stride: int | None, 
     stride = max(1, context // 2) if stride is None else stride
     total = 0.0
     for x, y, mask in eval_windows(ids, context, batch_size, stride, device):
-        logits, _ = model(tg.Tensor._from_array(x))
+        logits, _ = model(tg.as_tensor(x))
         total += float(_target_log_probs(logits, y)[asnumpy(mask)].sum())
     return total
 
@@ -92,6 +92,6 @@ def _streamed(model: Any, ids: np.ndarray, batch_size: int, device: str) -> floa
     batch_size = max(1, min(batch_size, (len(ids) - 1) // 2))
     state, total = None, 0.0
     for x, y, mask in eval_streams(ids, batch_size, model.context_length, device):
-        logits, state = model.forward_stateful(tg.Tensor._from_array(x), state)
+        logits, state = model.forward_stateful(tg.as_tensor(x), state)
         total += float(_target_log_probs(logits, y)[asnumpy(mask)].sum())
     return total

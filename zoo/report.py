@@ -72,6 +72,14 @@ def make_results(title: str, argv: list[str], data: Any, models: list, budget: A
     }
 
 
+def attention_snippet(model: Any, data: Any, length: int = 32) -> dict:
+    """The GPT's attention weights on ~32 validation characters of ``data`` (a ``zoo.datasets.Dataset``):
+    ``{"text", "maps"}``, maps being one (heads, T, T) array per layer (for ``attention.png``)."""
+    text = data.corpus.val[: min(length, model.context_length)]
+    maps = model.attention_maps(data.tokenizer.encode(text)[None, :])
+    return {"text": text, "maps": [layer[0] for layer in maps]}
+
+
 # ----------------------------------------------------------------------------------- the table
 def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the leaderboard (models already sorted, best first)."""

@@ -17,16 +17,22 @@ them into one token per row:
    removed (or that has probability exactly 0) is never drawn, whatever the rounding.
 
 Runs on NumPy or CuPy arrays alike (``xp = get_xp(scores)``); the uniforms come from a
-``tinygrad_lm.backend.Generator`` (default: ``tinygrad_lm.backend.default_generator``), so a seeded
+``tinygrad_lm.Generator`` (default: ``tinygrad_lm.default_generator``), so a seeded
 generator reproduces the same tokens on every device.
+
+On top of it, ``sample_text`` continues a text prompt through a model's ``generate`` and a tokenizer
+(``python -m zoo sample``); ``sample_settings`` and ``SAMPLE_*`` fix the sample each report shows: the
+first ``PROMPT_CHARS`` validation characters continued by ``SAMPLE_CHARS`` at ``SAMPLE_TEMPERATURE``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tinygrad_lm import backend
-from tinygrad_lm.backend import Generator, device_of, get_xp
+import tinygrad_lm as tg
+from tinygrad_lm import Generator, device_of, get_xp
+
+SAMPLE_CHARS, SAMPLE_TEMPERATURE, PROMPT_CHARS = 200, 0.8, 16
 
 
 def sample_next(
@@ -56,7 +62,7 @@ def sample_next(
         probs = keep_top_k(probs, top_k)
     if top_p is not None:
         probs = keep_top_p(probs, top_p)
-    generator = backend.default_generator if generator is None else generator
+    generator = tg.default_generator if generator is None else generator
     uniforms = generator.uniform((scores.shape[0], 1), xp.float64, device_of(scores))
     return inverse_cdf(probs, uniforms)
 
@@ -99,3 +105,27 @@ def _check_arguments(temperature: float, top_k: int | None, top_p: float | None)
         raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
     if top_p is not None and not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1] or None, got {top_p}")
+
+
+def sample_text(model: Any, tokenizer: Any, prompt: str, n_chars: int, seed: int, **sampling: Any) -> str:
+    """``n_chars`` characters generated after ``prompt`` with a generator seeded by ``seed``; ``sampling``
+    goes to ``model.generate`` (temperature, top_k, top_p)."""
+    ids = tokenizer.encode(prompt)[None, :]
+    out = model.generate(ids, n_chars, generator=tg.Generator(seed), **sampling)
+    return tokenizer.decode(out[0, ids.shape[1] :])
+
+
+def sample_settings(data: Any, seed: int) -> dict:
+    """The prompt of every report's sample (the start of ``data``'s validation text) and how samples
+    are drawn."""
+    prompt = data.corpus.val[:PROMPT_CHARS]
+    return {
+        "prompt": prompt,
+        "sampling": f"{SAMPLE_CHARS} characters, temperature {SAMPLE_TEMPERATURE}, seed {seed}",
+    }
+
+
+def report_sample(model: Any, data: Any, seed: int) -> str:
+    """What ``model`` writes after the prompt of ``sample_settings`` (the sample a report shows)."""
+    prompt = sample_settings(data, seed)["prompt"]
+    return sample_text(model, data.tokenizer, prompt, SAMPLE_CHARS, seed, temperature=SAMPLE_TEMPERATURE)

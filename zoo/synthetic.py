@@ -14,7 +14,7 @@ import string
 
 import numpy as np
 
-from tinygrad_lm.backend import Generator
+from tinygrad_lm import Generator
 
 MAX_STATES = 4096
 """Largest number of Markov states ``S = V**order`` (a slowly mixing chain falls back to a dense

@@ -6,15 +6,19 @@ LayerNorm gains are not decayed), and a learning rate that warms up linearly the
 to ``min_lr``. Attention and MLP models draw random windows; recurrent models read contiguous streams
 and carry their hidden state from one window to the next (truncated backpropagation through time).
 
-The budget is a number of steps, of tokens, or of seconds, whichever ends first; the schedule follows
-the fraction of the budget used. Step and token budgets are reproducible bit for bit (same seed, same
-losses, also across a checkpoint and ``resume``); a wall-clock budget depends on the machine.
+The budget is a number of steps, of tokens, or of seconds, whichever ends first (``Budget`` parses
+and describes it for the commands); the schedule follows the fraction of the budget used. Step and
+token budgets are reproducible bit for bit (same seed, same losses, also across a checkpoint and
+``resume``); a wall-clock budget depends on the machine. ``train_with_progress`` runs a ``Trainer``
+under a progress bar.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,7 +28,6 @@ import numpy as np
 
 import tinygrad_lm as tg
 from tinygrad_lm import optim
-from tinygrad_lm.serialization import load, save
 
 from .batching import random_windows, stream_windows
 from .evaluate import evaluate
@@ -59,14 +62,75 @@ class TrainState:
     curve: list[dict] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long each neural model trains: ``seconds`` of training steps, ``tokens`` seen, or ``steps``."""
+
+    seconds: float | None = None
+    tokens: int | None = None
+    steps: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """``"60s"``/``"1.5m"`` (seconds/minutes of training), ``"500k"``/``"2M"``/``"20000"`` (tokens)."""
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smkM]?)\s*", text)
+        if not match or float(match[1]) <= 0:
+            raise ValueError(
+                f"bad budget {text!r}: use seconds or minutes (60s, 1.5m) or tokens (20000, 500k, 2M)"
+            )
+        value, unit = float(match[1]), match[2]
+        if unit in ("s", "m"):
+            return cls(seconds=value * (60 if unit == "m" else 1))
+        tokens = value * {"": 1, "k": 1e3, "M": 1e6}[unit]
+        if tokens != int(tokens):
+            raise ValueError(f"bad budget {text!r}: a number of tokens must be a whole number")
+        return cls(tokens=int(tokens))
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> Budget:
+        """The budget a ``TrainConfig`` trains for (seconds, else tokens, else steps)."""
+        if config.max_seconds:
+            return cls(seconds=config.max_seconds)
+        return cls(tokens=config.max_tokens) if config.max_tokens else cls(steps=config.max_steps)
+
+    def limits(self, tokens_per_step: int) -> dict:
+        """``TrainConfig`` fields for this budget; warm-up is a tenth of the steps (at most 100), or 10
+        steps when only wall-clock time is known."""
+        steps = self.steps or (self.tokens and math.ceil(self.tokens / tokens_per_step))
+        return {
+            "max_steps": self.steps or 10**12,
+            "max_tokens": self.tokens,
+            "max_seconds": self.seconds,
+            "warmup_steps": min(100, max(1, steps // 10)) if steps else 10,
+        }
+
+    @property
+    def unit(self) -> str:
+        return "s" if self.seconds else "tokens" if self.tokens else "steps"
+
+    @property
+    def total(self) -> float:
+        return self.seconds or self.tokens or self.steps
+
+    def used(self, state: TrainState) -> float:
+        """How much of the budget ``state`` has spent, in ``unit``."""
+        return state.seconds if self.seconds else state.tokens if self.tokens else state.step
+
+    def describe(self) -> str:
+        if not (self.seconds or self.tokens or self.steps):
+            return "none (counted in one pass)"
+        if self.seconds:
+            return f"{self.seconds:g} s of training"
+        return f"{self.tokens:,} tokens" if self.tokens else f"{self.steps:,} steps"
+
+
 def learning_rate(config: TrainConfig, step: int, progress: float, warmup_end: float = 0.0) -> float:
-    """Linear warmup over ``warmup_steps``, then a cosine from ``learning_rate`` to ``min_lr`` over the
-    rest of the budget: ``warmup_end`` is the progress (0..1) at which warmup ended, so with a step
-    budget the decay runs over steps warmup..max_steps exactly as nanoGPT's ``get_lr`` does."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / (config.warmup_steps + 1)
-    ratio = min(1.0, max(0.0, (progress - warmup_end) / max(1.0 - warmup_end, 1e-12)))
-    return config.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (config.learning_rate - config.min_lr)
+    """``optim.WarmupCosine``'s rate over the budget of ``config``: linear warmup over ``warmup_steps``,
+    then a cosine from ``learning_rate`` to ``min_lr`` over the rest of the budget. ``progress`` is the
+    fraction (0..1) of the budget used and ``warmup_end`` the progress at which warmup ended, so with a
+    step budget the decay runs over steps warmup..max_steps exactly as nanoGPT's ``get_lr`` does."""
+    decayed = optim.WarmupCosine.decay_fraction(progress, warmup_end)
+    return optim.WarmupCosine.rate(step, config.learning_rate, config.min_lr, config.warmup_steps, decayed)
 
 
 def parameter_groups(model: tg.nn.Module, weight_decay: float) -> list[dict]:
@@ -107,7 +171,7 @@ class Trainer:
             x, y = random_windows(
                 self.train_ids, c.batch_size, model.context_length, self.generator, c.device
             )
-            return tg.Tensor._from_array(x), tg.Tensor._from_array(y)
+            return tg.as_tensor(x), tg.as_tensor(y)
         batch = next(self._stream, None) if self._stream is not None else None
         if batch is None:  # a new pass over the streams, starting at a random offset
             offset = int(self.generator.integers(0, model.context_length, (), np.int64, "cpu"))
@@ -115,7 +179,7 @@ class Trainer:
             self._hidden = None
             batch = next(self._stream)
         self._stream_windows += 1
-        return tg.Tensor._from_array(batch[0]), tg.Tensor._from_array(batch[1])
+        return tg.as_tensor(batch[0]), tg.as_tensor(batch[1])
 
     def _open_streams(self, offset: int, windows_read: int) -> None:
         """The truncated-BPTT windows of a pass starting at ``offset``, less the first ``windows_read``."""
@@ -205,7 +269,7 @@ class Trainer:
     # ----------------------------------------------------------------------------- checkpoints
     def save(self, path: str, **extra: Any) -> None:
         """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic."""
-        save(
+        tg.save(
             {
                 "model": self.model.state_dict(),
                 "model_class": type(self.model).__name__,
@@ -227,7 +291,7 @@ class Trainer:
 
     def resume(self, path: str) -> dict:
         """Restore a ``save``d run (returns the whole checkpoint, for the caller's ``extra`` entries)."""
-        checkpoint = load(path, map_location=self.config.device)
+        checkpoint = tg.load(path, map_location=self.config.device)
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.generator.set_state(checkpoint["generator"])
@@ -237,3 +301,29 @@ class Trainer:
             self._open_streams(streams["offset"], streams["windows_read"])
             self._hidden = streams["hidden"]
         return checkpoint
+
+
+def train_with_progress(
+    trainer: Trainer, name: str, budget: Budget, progress: bool, pause_at: int | None = None
+) -> TrainState:
+    """Run ``trainer`` to the end of its budget (or step ``pause_at``) with a progress bar named ``name``
+    on stderr (none unless ``progress``)."""
+    from tqdm import tqdm
+
+    amount = "{n:.1f}/{total:.0f} s" if budget.seconds else "{n:,.0f}/{total:,.0f} " + budget.unit
+    bar_format = "{desc} {bar} " + amount + "{postfix} [{elapsed}]"
+    options = {
+        "disable": not progress,
+        "file": sys.stderr,
+        "leave": False,
+        "ncols": 100,
+        "bar_format": bar_format,
+    }
+    with tqdm(total=budget.total, desc=f"{name:>6}", **options) as bar:
+        bar.update(budget.used(trainer.state))
+
+        def on_step(state: TrainState, loss: float) -> None:
+            bar.update(budget.used(state) - bar.n)
+            bar.set_postfix_str(f"loss {loss:.3f}", refresh=False)
+
+        return trainer.run(on_step=on_step, pause_at=pause_at)

@@ -78,6 +78,10 @@ class WarmupCosine(LRScheduler):
         lr(t) = min_lr                                                    for t > total_steps
 
     ``min_lr`` is an absolute learning rate: one number for every group, or one per group.
+
+    ``WarmupCosine.rate`` is the same formula without an optimizer, the cosine's argument given as the
+    fraction of the decay done; ``WarmupCosine.decay_fraction`` gives that fraction for a budget not
+    counted in steps (tokens seen, seconds), whose last step is not known in advance.
     """
 
     def __init__(
@@ -98,12 +102,28 @@ class WarmupCosine(LRScheduler):
 
     def lr_at(self, step: int, group: int) -> float:
         lr, min_lr = self.base_lrs[group], self.min_lrs[group]
-        if step < self.warmup_steps:
-            return lr * (step + 1) / (self.warmup_steps + 1)
-        if step >= self.total_steps:  # the cosine below equals min_lr exactly at total_steps
+        if step >= self.total_steps:  # the cosine equals min_lr exactly at total_steps (>= warmup_steps)
             return min_lr
-        ratio = (step - self.warmup_steps) / (self.total_steps - self.warmup_steps)
+        warmup = self.warmup_steps
+        ratio = 0.0 if step < warmup else (step - warmup) / (self.total_steps - warmup)
+        return self.rate(step, lr, min_lr, warmup, ratio)
+
+    @staticmethod
+    def rate(step: int, lr: float, min_lr: float, warmup_steps: int, decayed: float) -> float:
+        """``lr * (step + 1) / (warmup_steps + 1)`` for ``step < warmup_steps``, else the cosine
+        ``min_lr + 0.5 * (1 + cos(pi * r)) * (lr - min_lr)`` with ``r`` = ``decayed`` clipped to [0, 1],
+        the fraction of the decay done."""
+        if step < warmup_steps:
+            return lr * (step + 1) / (warmup_steps + 1)
+        ratio = min(1.0, max(0.0, decayed))
         return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+    @staticmethod
+    def decay_fraction(progress: float, warmup_end: float) -> float:
+        """The fraction of the decay done when ``progress`` (0..1) of a budget is used and warmup ended
+        at progress ``warmup_end``: ``(progress - warmup_end) / (1 - warmup_end)``. With a budget of
+        ``total_steps`` steps (``progress = t / total_steps``) this is ``lr_at``'s ratio up to rounding."""
+        return (progress - warmup_end) / max(1.0 - warmup_end, 1e-12)
 
 
 class StepLR(LRScheduler):

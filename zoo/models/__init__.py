@@ -1,10 +1,12 @@
-"""The neural language models; each has a config dataclass and the interface of ``LanguageModel``."""
+"""The language models: the neural ones (each a config dataclass and the interface of ``LanguageModel``)
+and the count-based n-gram ``NGramLM`` (fitted by counting, with the same scoring and sampling methods)."""
 
 from .base import LanguageModel
 from .gpt import GPT, GPTConfig
 from .mlp import MLPLM, MLPConfig
+from .neural_ngram import NeuralNGramConfig, NeuralNGramLM
+from .ngram import NGramLM
 from .recurrent import GRULM, LSTMLM, RNNLM, RecurrentConfig, RecurrentLM, detach_state
-from .table import NeuralNGramConfig, NeuralNGramLM
 
 __all__ = [
     "GPT",
@@ -16,6 +18,7 @@ __all__ = [
     "MLPLM",
     "NeuralNGramConfig",
     "NeuralNGramLM",
+    "NGramLM",
     "RNNLM",
     "RecurrentConfig",
     "RecurrentLM",

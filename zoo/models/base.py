@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 import tinygrad_lm as tg
+from tinygrad_lm import asnumpy, nn, to_device
 from tinygrad_lm import functional as F
-from tinygrad_lm import nn
-from tinygrad_lm.backend import asnumpy, to_device
 
 from ..sampling import sample_next
 
@@ -59,7 +58,7 @@ class LanguageModel(nn.Module):
         return F.cross_entropy(logits, targets)
 
     def _check_ids(self, ids: Any, name: str) -> tg.Tensor:
-        ids = ids if isinstance(ids, tg.Tensor) else tg.Tensor._from_array(ids)
+        ids = ids if isinstance(ids, tg.Tensor) else tg.as_tensor(ids)
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise ValueError(
                 f"{type(self).__name__}: {name} must be (B, T) integers, got {ids.shape} {ids.dtype}"
@@ -94,12 +93,12 @@ class LanguageModel(nn.Module):
         try:
             with tg.no_grad():
                 tokens = [asnumpy(prompt)]
-                logits, state = self.start_decoding(tg.Tensor._from_array(prompt))
+                logits, state = self.start_decoding(tg.as_tensor(prompt))
                 for step in range(max_new_tokens):
                     new = sample_next(logits.data, temperature, top_k, top_p, generator)
                     tokens.append(asnumpy(new)[:, None])
                     if step + 1 < max_new_tokens:
-                        logits, state = self.continue_decoding(tg.Tensor._from_array(new), state)
+                        logits, state = self.continue_decoding(tg.as_tensor(new), state)
         finally:
             self.train(was_training)
         return np.concatenate(tokens, axis=1)

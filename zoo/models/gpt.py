@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_lm as tg
-from tinygrad_lm import nn
-from tinygrad_lm.backend import asnumpy
+from tinygrad_lm import asnumpy, nn
 
 from .base import LanguageModel
 

@@ -36,8 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lm.backend import Generator, asnumpy, device_of, get_xp, parse_device, to_device
-from zoo.sampling import sample_next
+import tinygrad_lm as tg
+from tinygrad_lm import Generator, asnumpy, device_of, get_xp, parse_device, to_device
+
+from ..sampling import sample_next
 
 SMOOTHINGS = ("addk", "kn", "mkn")
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)  # D_r = r / 2, KenLM's --discount_fallback default
@@ -347,16 +349,12 @@ class NGramLM:
 
     def save(self, path: Any) -> None:
         """Write ``state_dict()`` with ``tinygrad_lm.save``."""
-        from tinygrad_lm import save
-
-        save(self.state_dict(), path)
+        tg.save(self.state_dict(), path)
 
     @classmethod
     def load(cls, path: Any, device: str = "cpu") -> NGramLM:
         """Read a model written by ``save``."""
-        from tinygrad_lm import load
-
-        return cls.from_state_dict(load(path), device)
+        return cls.from_state_dict(tg.load(path), device)
 
     def _left_padded(self, contexts: Any) -> Any:
         """(B, L) -> (B, order-1): the last order-1 columns, padded on the left with -1."""

@@ -50,7 +50,7 @@ class NeuralNGramLM(LanguageModel):
         codes = 0
         for j in range(order - 1):
             codes = codes * self.base + padded[:, j : j + length]
-        return tg.Tensor._from_array(codes)
+        return tg.as_tensor(codes)
 
     def logits(self, idx: tg.Tensor) -> tg.Tensor:
         return self.table[self.context_codes(idx)]  # (B, T, V)

@@ -1,0 +1,66 @@
+"""``python -m zoo compare``: every model of ``--models`` on one corpus, then the report (``zoo.compare``
+does the comparison itself)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import tinygrad_lm as tg
+from zoo import catalog, compare, report
+from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.datasets import load_dataset
+from zoo.sampling import sample_settings
+from zoo.train import Budget
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare, print the leaderboard, write the report to ``--out`` (default ``runs/NAME``)."""
+    started = time.perf_counter()
+    with user_input():
+        options = compare.CompareOptions(
+            models=model_names(args.models),
+            budget=Budget.parse(
+                args.budget or (compare.QUICK_BUDGET if args.quick else compare.DEFAULT_BUDGET)
+            ),
+            device=tg.parse_device(args.device),
+            seed=args.seed,
+            quick=args.quick,
+            progress=show_progress(args),
+        )
+        data = load_dataset(args.dataset, args.data_path, val_tokens(args))
+    out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
+    count = len(options.models)
+    say(f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each")
+    for line in report.summary_lines(
+        data.describe(), options.budget.describe(), args.seed, options.device, args.quick
+    ):
+        say(line)
+    models, attention = compare.run_comparison(options, data, log=say)
+    results = report.make_results(
+        f"Model comparison on {data.corpus.name}",
+        args.argv,
+        data,
+        models,
+        options.budget,
+        seed=args.seed,
+        device=options.device,
+        quick=args.quick,
+        out=str(out),
+        **sample_settings(data, args.seed),
+    )
+    files = report.write_report(results, out, attention)
+    print("\n" + report.console_report(results))
+    print(f"\nwrote {out}/: {', '.join(files.values())}  ({time.perf_counter() - started:.0f} s in all)")
+    return 0
+
+
+def model_names(text: str) -> tuple[str, ...]:
+    """``--models``: a comma list of catalog names (a ValueError lists the valid ones)."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError(f"--models is empty; valid models: {', '.join(catalog.CATALOG)}")
+    for name in names:
+        catalog.model_spec(name)
+    return names

@@ -1,0 +1,30 @@
+"""``python -m zoo eval``: the exact validation figures of a checkpoint on its corpus or another."""
+
+from __future__ import annotations
+
+import argparse
+
+import tinygrad_lm as tg
+from zoo import report
+from zoo.checkpoints import load_checkpoint
+from zoo.commands.common import check_vocabulary, user_input
+from zoo.datasets import open_corpus
+from zoo.evaluate import evaluate
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the validation split of ``--dataset`` (default: the checkpoint's) and print the table."""
+    with user_input():
+        device = tg.parse_device(args.device)
+        model, tokenizer, info, _ = load_checkpoint(args.checkpoint, device)
+        data = {"dataset": args.dataset, "data_path": args.data_path} if args.dataset else info["data"]
+        corpus = open_corpus(data["dataset"], data["data_path"])
+        check_vocabulary(tokenizer, corpus.val, f"the validation text of {corpus.name}")
+    ids = tokenizer.encode(corpus.val)[: args.val_tokens + 1 if args.val_tokens else None]
+    figures = evaluate(model, ids, tokenizer, batch_size=args.batch_size, device=device)
+    rows = [
+        [key, f"{value:,}" if isinstance(value, int) else f"{value:.4f}"] for key, value in figures.items()
+    ]
+    print(f"{info['model']} from {args.checkpoint} on {corpus.name} (validation split)")
+    print(report.text_table(["metric", "value"], rows))
+    return 0

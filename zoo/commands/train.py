@@ -1,0 +1,135 @@
+"""``python -m zoo train``: train one model of the catalog with checkpoints (or fit the n-gram), then
+sample it and write its report next to the checkpoint; ``--resume`` continues bit for bit."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import tinygrad_lm as tg
+from zoo import catalog, report
+from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
+from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.datasets import Dataset, load_dataset
+from zoo.report import attention_snippet
+from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
+from zoo.sampling import sample_settings
+from zoo.threads import blas_threads
+from zoo.train import Budget, TrainConfig, Trainer, train_with_progress
+
+DEFAULT_TRAIN_STEPS = 2000
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume) into ``--out``/checkpoint.npz."""
+    path = Path(args.out) / "checkpoint.npz"
+    with user_input():
+        device = tg.parse_device(args.device)
+        budget = _train_budget(args)
+        if args.resume:
+            trainer, data, info = _resumed_trainer(path, device, budget)
+        else:
+            trainer, data, info = _new_trainer(args, device, budget or Budget(steps=DEFAULT_TRAIN_STEPS))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    if trainer is None:  # the n-gram: counted in one pass
+        model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
+        save_checkpoint(model, path, {**info, "config": result.config})
+        return _finish_train(args, model, result, data, Budget(), info)
+    return _train(args, trainer, path, data, info)
+
+
+def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset, info: dict) -> int:
+    """Train with a line and a checkpoint per curve point; stop early at ``--pause-at``."""
+
+    def on_curve_point(t: Trainer) -> None:
+        p = t.state.curve[-1]
+        say(
+            f"step {p['step']:>6,}  tokens {p['tokens']:>11,}  {p['seconds']:8.1f} s  "
+            f"train {p['train']:.4f}  val {p['val']:.4f}"
+        )
+        save_checkpoint(t, path, info)
+
+    trainer.on_curve_point = on_curve_point
+    budget, name, model = Budget.of(trainer.config), info["model"], trainer.model
+    say(
+        f"training {name} ({model.num_parameters():,} parameters) on {data.corpus.name} for "
+        f"{budget.describe()} on {blas_threads()}; checkpoint: {path}"
+    )
+    state = train_with_progress(trainer, name, budget, show_progress(args), args.pause_at)
+    if trainer.budget_left():  # paused
+        if not state.curve or state.curve[-1]["step"] != state.step:
+            save_checkpoint(trainer, path, info)
+        say(f"paused at step {state.step:,}; continue with: python -m zoo train --out {args.out} --resume")
+        return 0
+    result = neural_result(name, trainer, data, trainer.config.device)
+    return _finish_train(args, model, result, data, budget, info)
+
+
+def _train_budget(args: argparse.Namespace) -> Budget | None:
+    if args.steps is not None:
+        if args.steps < 1:
+            raise ValueError(f"--steps must be at least 1, got {args.steps}")
+        return Budget(steps=args.steps)
+    return Budget.parse(args.budget) if args.budget else None
+
+
+def _new_trainer(args: argparse.Namespace, device: str, budget: Budget) -> tuple:
+    """(trainer or None for the n-gram, data, checkpoint info) of a fresh run."""
+    if not args.model:
+        raise ValueError(f"--model is required unless --resume; valid models: {', '.join(catalog.CATALOG)}")
+    name = args.model
+    model_overrides, train_overrides = catalog.parse_settings(args.set, name)
+    data = load_dataset(args.dataset, args.data_path, val_tokens(args))
+    config = catalog.model_config(name, data.vocab_size, args.quick, **model_overrides)
+    data_info = {"dataset": args.dataset, "data_path": args.data_path, "val_tokens": val_tokens(args)}
+    info = checkpoint_info(name, config, data.tokenizer, {**data_info, "quick": args.quick})
+    if not catalog.model_spec(name).neural:
+        return None, data, info
+    tg.manual_seed(args.seed)
+    model = catalog.instantiate(name, config).to(device)
+    curve = {key: getattr(args, key) for key in ("eval_points", "eval_tokens") if getattr(args, key)}
+    curve = {**(catalog.QUICK_CURVE if args.quick else {}), **curve}
+    overrides = {"seed": args.seed, "device": device, **curve, **train_overrides}
+    return catalog.make_trainer(name, model, data, budget, overrides), data, info
+
+
+def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
+    """(trainer restored from ``path``, data, checkpoint info); a new ``budget`` replaces the old one."""
+    model, tokenizer, info, saved = load_checkpoint(path, device)
+    if saved is None:
+        raise ValueError(f"{path} holds a fitted n-gram: there is no training to resume")
+    run = info["data"]
+    data = load_dataset(run["dataset"], run["data_path"], run["val_tokens"], tokenizer)
+    settings = {**saved, "device": device}
+    if budget is not None:  # the learning-rate schedule follows the new budget from here on
+        settings.update({k: v for k, v in budget.limits(1).items() if k != "warmup_steps"})
+    trainer = Trainer(model, data.train_ids, data.val_ids, TrainConfig(**settings))
+    trainer.resume(str(path))
+    say(f"resuming from {path} at step {trainer.state.step:,}")
+    return trainer, data, info
+
+
+def _finish_train(
+    args: argparse.Namespace, model: Any, result: ModelResult, data: Dataset, budget: Budget, info: dict
+) -> int:
+    """Sample, print the model's line, and write the report next to the checkpoint."""
+    seed, quick = args.seed, info["data"].get("quick", False)
+    add_sample(result, model, data, seed)
+    say(describe_result(result))
+    results = report.make_results(
+        f"{result.name} on {data.corpus.name}",
+        args.argv,
+        data,
+        [result],
+        budget,
+        seed=seed,
+        device=args.device,
+        quick=quick,
+        out=args.out,
+        **sample_settings(data, seed),
+    )
+    attention = attention_snippet(model, data) if result.name == "gpt" else None
+    files = report.write_report(results, args.out, attention)
+    say(f"wrote {args.out}/: checkpoint.npz, {', '.join(files.values())}")
+    return 0
