@@ -3,13 +3,15 @@
 * No import cycle among the modules of ``tinygrad_lm`` or of ``zoo``: imports at module level and
   inside functions alike (a function-local import that dodges a cycle is still a cycle); only
   ``if TYPE_CHECKING:`` imports, which never run, are left out.
-* ``tinygrad_lm`` never imports ``zoo``; the ops never import ``tensor.py``.
+* ``tinygrad_lm`` never imports ``zoo``; the ops never import ``tensor.py``; the zoo uses only the
+  library's public names, and only the ``compare`` command imports the comparison.
 * Every Python file is under 400 lines, or says at its top why it is longer.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +48,14 @@ def imported_modules(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             for alias in node.names:
                 child = f"{base}.{alias.name}"
                 found.add(child if child in known else base)
-    return {m for m in found if m in known and m != name}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+            "import_module",
+            "__import__",
+        ):
+            target = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
+            found.add(package + target if target.startswith(".") else target)
+    # a module's own packages are imported before it: not an edge of a cycle
+    return {m for m in found if m in known and m != name and not name.startswith(m + ".")}
 
 
 def runtime_nodes(tree: ast.AST):
@@ -93,6 +102,14 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_the_import_graph_sees_module_and_function_level_imports():
+    graph = import_graph()
+    assert {"zoo.cli", "zoo.compare", "zoo.commands.train", "zoo.models.ngram"} <= set(graph)
+    assert "zoo.checkpoints" in graph["zoo.commands.train"]
+    assert "tinygrad_lm.function" in graph["tinygrad_lm.ops.elementwise"]
+    assert "tinygrad_lm.testing.specs" in graph["tinygrad_lm.testing.registry"]
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycle(package):
     graph = {m: {d for d in deps if d.split(".")[0] == package} for m, deps in import_graph().items()}
@@ -108,6 +125,26 @@ def test_the_library_never_imports_the_zoo_and_the_ops_never_import_tensor():
             assert not any(d.startswith("zoo") for d in deps), module
         if module.startswith("tinygrad_lm.ops"):
             assert "tinygrad_lm.tensor" not in deps, module
+
+
+def test_only_the_compare_command_imports_the_comparison():
+    users = {module for module, targets in import_graph().items() if "zoo.compare" in targets}
+    assert users == {"zoo.commands.compare"}
+
+
+PRIVATE = re.compile(
+    r"tinygrad_lm\.(backend|function|tensor|ops|serialization|shapes|autograd|creation|dtypes)|_from_array"
+)
+
+
+def test_the_zoo_uses_only_public_library_names():
+    offending = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "zoo").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if PRIVATE.search(line)
+    ]
+    assert offending == []
 
 
 def test_every_file_is_short_or_says_why():
