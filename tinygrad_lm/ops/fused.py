@@ -12,7 +12,7 @@ so that the second derivative sees their dependence on the input.
 
 from __future__ import annotations
 
-from ..backend import get_xp
+from ..backend import get_xp, is_host_array
 from ..function import Function, evaluate_formula, is_grad_enabled
 from ..tensor import Tensor
 from .rows import column_sums, row_means, row_sums
@@ -27,6 +27,10 @@ class CrossEntropy(Function):
     Rows whose target equals ``ignore_index`` contribute 0 and are not counted. Reductions:
     ``"mean"`` = sum_n loss_n / N with N the number of non-ignored rows (NaN when N = 0, as PyTorch),
     ``"sum"``, or ``"none"`` (a loss per row, shape of t, 0 at ignored rows).
+
+    A target outside [0, C) (other than ``ignore_index``) raises IndexError, naming the values, before
+    any work on host (NumPy) arrays; on device arrays nothing is read back, and it makes the "mean"
+    loss and its gradient NaN instead (``_counted_rows``).
 
     Forward is stable for logits of any magnitude: logsumexp(z) = m + log sum e^(z - m), m = max z.
 
@@ -45,7 +49,7 @@ class CrossEntropy(Function):
         self.valid = t != ignore_index  # (N,)
         self.safe_targets = xp.where(self.valid, t, 0)
         self.rows = xp.arange(len(t))
-        self.count = int(self.valid.sum())
+        self.count = _counted_rows(self.valid, t, classes, logits.dtype)
         self.reduction = reduction
         shifted = z - z.max(axis=-1, keepdims=True)  # (N, C), the only (N, C) allocation
         picked = shifted[self.rows, self.safe_targets]
@@ -58,7 +62,7 @@ class CrossEntropy(Function):
             return losses.reshape(targets.shape)
         if reduction == "sum":
             return losses.sum()
-        return losses.sum() / self.count if self.count else xp.asarray(xp.nan, dtype=logits.dtype)
+        return _mean(losses.sum(), self.count, logits.dtype)
 
     def backward(self, g):
         logits = self.inputs[0]
@@ -94,12 +98,50 @@ def _check_cross_entropy(logits, targets, ignore_index: int, reduction: str) -> 
             f"logits {logits.shape} and targets {targets.shape} are incompatible: expected logits "
             "(..., C) with targets of shape logits.shape[:-1], e.g. (N, C) with (N,) or (B, T, C) with (B, T)"
         )
+    if not is_host_array(targets):
+        return  # on a device, a target out of range makes the mean NaN instead (_counted_rows)
     used = targets[targets != ignore_index]
     if used.size and (used.min() < 0 or used.max() >= logits.shape[-1]):
         raise IndexError(
             f"targets must lie in [0, {logits.shape[-1]}) (or equal ignore_index={ignore_index}), "
             f"got values in [{int(used.min())}, {int(used.max())}]"
         )
+
+
+class _DeviceCount:
+    """N of ``CrossEntropy`` kept on the device (a 0-d float array): ``1 / count`` stays there, and it
+    is always true, so nothing reads it. NaN when a target is out of range, so the mean and its
+    gradient become NaN; with every row ignored, 0, so the mean is NaN (0 / 0) and so is its gradient."""
+
+    def __init__(self, array) -> None:
+        self.array = array
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __rtruediv__(self, other):
+        return other / self.array
+
+
+def _counted_rows(valid, targets, classes: int, dtype):
+    """The number N of non-ignored rows: an int read at once from host arrays (whose targets
+    ``_check_cross_entropy`` has already checked), a ``_DeviceCount`` for device arrays.
+
+    On a device no value is read back during the step: a non-ignored target outside [0, C) does not
+    raise but makes N, and so the "mean" loss and every gradient, NaN (the "sum" and "none" losses
+    read such a target modulo C, as CuPy's indexing does)."""
+    if is_host_array(valid):
+        return int(valid.sum())
+    xp = get_xp(valid)
+    in_range = ~valid | ((targets >= 0) & (targets < classes))
+    return _DeviceCount(xp.where(in_range.all(), valid.sum(), xp.nan).astype(dtype))
+
+
+def _mean(total, count, dtype):
+    """total / N, NaN when N = 0 (``count`` an int or a ``_DeviceCount``, see ``_counted_rows``)."""
+    if isinstance(count, _DeviceCount):
+        return total / count.array
+    return total / count if count else get_xp(total).asarray(get_xp(total).nan, dtype=dtype)
 
 
 class LayerNorm(Function):
