@@ -22,6 +22,80 @@ from tinygrad_lm import allocator
 allocator.configure_from_environment()  # as `python -m zoo` does: keep freed host memory for reuse
 
 
+def require_device(device: str, script: str) -> None:
+    """Exit with one line on stderr when ``device`` is a GPU and CuPy or the GPU is missing."""
+    import tinygrad_lm as tg
+
+    if device != "cpu" and not tg.cuda.is_available():
+        raise SystemExit(
+            f"{script}: --device {device} needs CuPy and an NVIDIA GPU, and tinygrad_lm.cuda.is_available() "
+            "is False here (pip install -e '.[gpu]' on a machine with a GPU, or use --device cpu)"
+        )
+
+
+def synchronizer(device: str) -> Callable[[], None]:
+    """A function that waits for the GPU's queued work (``cupy.cuda.Device().synchronize()``), to
+    call before reading the clock; a no-op on the CPU, where every op has finished when it returns."""
+    if device == "cpu":
+        return lambda: None
+    import cupy
+
+    return lambda: cupy.cuda.Device().synchronize()
+
+
+def torch_synchronizer(torch, device: str) -> Callable[[], None]:
+    """The same for PyTorch: ``torch.cuda.synchronize()`` on a GPU, a no-op on the CPU."""
+    return torch.cuda.synchronize if device != "cpu" else (lambda: None)
+
+
+def synchronized(fn: Callable[[], object], sync: Callable[[], None]) -> Callable[[], None]:
+    """``fn`` followed by ``sync``: a call returns only when its GPU work is done."""
+
+    def call() -> None:
+        fn()
+        sync()
+
+    return call
+
+
+def gpu_environment(torch=None) -> dict:
+    """The GPU, CuPy's and CUDA's versions, TF32 settings (and PyTorch's CUDA build): for GPU figures."""
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    env = {
+        "gpu": props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"]),
+        "cupy": cupy.__version__,
+        "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
+        "cuda_driver": cupy.cuda.runtime.driverGetVersion(),
+        "cupy_tf32": os.environ.get("CUPY_TF32", "0"),
+    }
+    if torch is not None:
+        env["torch_cuda"] = torch.version.cuda
+        env["torch_tf32_matmul"] = torch.backends.cuda.matmul.allow_tf32
+    return env
+
+
+def text_ids(path: str) -> tuple[numpy.ndarray, int]:
+    """A text file as character ids (sorted characters, as the zoo's character tokenizer) and the
+    vocabulary size (65 for Tiny Shakespeare)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    chars = sorted(set(text))
+    lookup = {c: i for i, c in enumerate(chars)}
+    return numpy.array([lookup[c] for c in text], dtype=numpy.int64), len(chars)
+
+
+def text_batches(
+    ids: numpy.ndarray, count: int, batch: int, length: int
+) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
+    """``count`` seeded batches of random windows of ``ids``: (x, y) of shape (batch, length)."""
+    rng = numpy.random.default_rng(0)
+    starts = rng.integers(0, len(ids) - length - 1, (count, batch))
+    windows = [numpy.stack([ids[s : s + length + 1] for s in row]) for row in starts]
+    return [(w[:, :-1].copy(), w[:, 1:].copy()) for w in windows]
+
+
 def time_call(fn: Callable[[], object], repeats: int = 1) -> float:
     """Seconds per call of ``fn`` (mean over ``repeats`` back-to-back calls)."""
     start = time.perf_counter()

@@ -6,6 +6,7 @@ Hypothesis profiles (pick one with ``HYPOTHESIS_PROFILE=<name>``):
   cores), no deadline, the reproduction blob printed on failure; derandomized when the ``CI``
   environment variable is set, so a CI run is reproducible exactly.
 * ``thorough``: many more examples, for a nightly run or after touching the autograd engine.
+* ``quick``: 5 examples, derandomized: the GPU suite's budget (``benchmarks/gpu_suite.sh``).
 
 Device: tests that take a ``device`` argument run on ``--device cpu`` (the default), ``cuda`` or
 ``all`` (both); the cuda runs are marked ``gpu`` and skip cleanly when ``tg.cuda.is_available()`` is
@@ -28,6 +29,7 @@ _COMMON = dict(
 )
 settings.register_profile("default", max_examples=20, derandomize=bool(os.environ.get("CI")), **_COMMON)
 settings.register_profile("thorough", max_examples=300, **_COMMON)
+settings.register_profile("quick", max_examples=5, derandomize=True, **_COMMON)  # benchmarks/gpu_suite.sh
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

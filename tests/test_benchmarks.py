@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import tinygrad_lm as tg
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+# this checkout's library first, not whichever one the environment has installed
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(BENCHMARKS.parent), os.environ.get("PYTHONPATH", "")]),
+}
+no_gpu = pytest.mark.skipif(tg.cuda.is_available(), reason="checks the message given without a GPU")
+
+
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(BENCHMARKS / script), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=ENV)
 
 
 def run_benchmark(script: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, timeout=300
-    )
+    done = run_script(script, *args)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1, done.stdout
@@ -65,3 +77,48 @@ def test_bench_kernels_reports_each_measurement():
         and record["thread_handoff"]["no_op_round_trip_us"] > 0
     )
     assert {"attention_scores", "column_broadcast", "exp_one_thread", "recurrent_product"} <= record.keys()
+
+
+def test_bench_gpt_gpu_preset_builds_nanogpts_gpu_sizes():
+    record = run_benchmark("bench_gpt.py", "--preset", "nanogpt-gpu", "--device", "cuda", "--dry-run")
+    sizes = {k: record[k] for k in ("n_layers", "n_heads", "d_model", "context_length", "batch", "dropout")}
+    assert sizes == {
+        "n_layers": 6,
+        "n_heads": 6,
+        "d_model": 384,
+        "context_length": 256,
+        "batch": 64,
+        "dropout": 0.2,
+    }
+    assert record["lr"] == 1e-3 and record["optimizer"] == "AdamW" and record["device"] == "cuda"
+    assert record["parameters"] == 10_745_088  # nanoGPT's 10.65M, plus the 256 x 384 position embedding
+    if "torch_parameters" in record:
+        assert record["torch_parameters"] == record["parameters"]
+
+
+@no_gpu
+def test_bench_gpt_on_cuda_without_a_gpu_fails_with_one_line():
+    done = run_script("bench_gpt.py", "--device", "cuda", "--preset", "nanogpt-gpu", "--rounds", "1")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "needs CuPy and an NVIDIA GPU" in done.stderr
+
+
+@pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
+def test_bench_gpt_reads_batches_from_a_text():
+    record = run_benchmark(
+        "bench_gpt.py", "--path", str(SHAKESPEARE), "--rounds", "1", "--warmup", "0", "--no-memory"
+    )
+    assert record["data"] == "text" and record["vocab_size"] == 65 and record["train_step"]["ours_ms"] > 0
+
+
+def test_device_parity_of_the_cpu_with_itself_is_exact():
+    record = run_benchmark("device_parity.py", "--device", "cpu", "--steps", "2")
+    assert record["passed"] and record["max_relative_difference"] == 0.0
+    assert len(record["gpt"]["cpu_losses"]) == len(record["lstm"]["device_losses"]) == 2
+
+
+@no_gpu
+def test_device_parity_without_a_gpu_says_so_and_exits_cleanly():
+    record = run_benchmark("device_parity.py", "--device", "cuda")
+    assert record["skipped"].startswith("no CUDA device")
+    assert run_script("device_parity.py", "--device", "cuda", "--require-device").returncode == 2

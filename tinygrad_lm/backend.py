@@ -224,3 +224,14 @@ default_generator = Generator(0)
 def manual_seed(seed: int) -> Generator:
     """Reseed the default generator (and return it), as ``torch.manual_seed``."""
     return default_generator.manual_seed(seed)
+
+
+def is_host_array(array: Any) -> bool:
+    """True for a NumPy array or scalar, whose values Python reads for free; False for a device
+    (CuPy) array, where reading a value (``float``, ``bool``, ``.item()``) waits for the GPU.
+
+    Checks of values (an index out of range) run eagerly on host arrays and are replaced by
+    sync-free device computations on device arrays. Array types that set ``simulates_device``
+    (``tinygrad_lm.testing.sync_counter``, which counts syncs on the CPU) count as device arrays.
+    """
+    return isinstance(array, numpy.ndarray | numpy.generic) and not getattr(array, "simulates_device", False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .backend import Generator, default_generator, get_xp
+from .backend import Generator, default_generator, get_xp, is_host_array
 from .creation import rand
 from .function import constant
 from .ops.attention import Attention, PackedSelfAttention, attention_weights_differentiable, causal_mask
@@ -108,17 +108,30 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def embedding(indices: Any, weight: Tensor) -> Tensor:
     """Rows of ``weight`` (num, dim) at integer ``indices`` of any shape -> (*indices.shape, dim).
 
-    The backward scatter-adds into the rows used (repeated indices accumulate).
+    The backward scatter-adds into the rows used (repeated indices accumulate). An index out of range
+    raises IndexError for host arrays; for device arrays (not read back) its row comes out NaN.
     """
     index = indices.data if isinstance(indices, Tensor) else get_xp(weight.data).asarray(indices)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers (int64), got dtype {index.dtype}")
+    if not is_host_array(index):
+        return _embedding_on_device(index, weight)
     if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
         raise IndexError(
             f"embedding: indices must lie in [0, {weight.shape[0]}) for a weight of shape {weight.shape}, "
             f"got values in [{int(index.min())}, {int(index.max())}]"
         )
     return weight[index]
+
+
+def _embedding_on_device(index: Any, weight: Tensor) -> Tensor:
+    """``weight[index]`` for device arrays, without reading the indices back to check them: the rows
+    of indices outside [0, num) come out NaN (so is any loss computed from them) and send no gradient
+    (they read row 0, masked)."""
+    xp = get_xp(index)
+    outside = (index < 0) | (index >= weight.shape[0])
+    rows = weight[xp.where(outside, 0, index)]
+    return rows.masked_fill(constant(outside[..., None]), xp.nan)
 
 
 def layer_norm(
