@@ -163,6 +163,7 @@ class Trainer:
         self._stream: Iterator | None = None
         self._stream_offset, self._stream_windows = 0, 0
         self._hidden: Any = None
+        self.parallel: Any = None  # a zoo.parallel.DataParallel on one of N ranks
 
     # ----------------------------------------------------------------------------- data
     def next_batch(self) -> tuple[tg.Tensor, tg.Tensor]:
@@ -171,6 +172,8 @@ class Trainer:
             x, y = random_windows(
                 self.train_ids, c.batch_size, model.context_length, self.generator, c.device
             )
+            if self.parallel is not None:
+                x, y = self.parallel.my_rows(x, y)
             return tg.as_tensor(x), tg.as_tensor(y)
         batch = next(self._stream, None) if self._stream is not None else None
         if batch is None:  # a new pass over the streams, starting at a random offset
@@ -206,7 +209,7 @@ class Trainer:
             self._hidden = detach_state(hidden)
             loss = model.loss(logits, y)
         else:
-            _, loss = model(x, y)
+            _, loss = (model if self.parallel is None else self.parallel.model)(x, y)
         s = self.state
         if s.warmup_end is None and s.step >= self.config.warmup_steps:
             s.warmup_end = self.progress()
@@ -218,8 +221,11 @@ class Trainer:
         optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.state.step += 1
-        self.state.tokens += x.size
-        return loss.item()
+        if self.parallel is None:
+            self.state.tokens += x.size
+            return loss.item()
+        self.state.tokens += x.size * self.parallel.world
+        return self.parallel.mean_loss(loss.item())
 
     def budget_left(self) -> bool:
         c, s = self.config, self.state
@@ -242,6 +248,8 @@ class Trainer:
             started = time.perf_counter()
             loss = self.train_step()
             s.seconds += time.perf_counter() - started
+            if self.parallel is not None:
+                s.seconds = self.parallel.slowest(s.seconds)
             if on_step is not None:
                 on_step(s, loss)
             if self._curve_point_due():
@@ -259,7 +267,10 @@ class Trainer:
     def record(self, train_loss: float) -> None:
         """Append a point of the validation curve (on the first ``eval_tokens`` validation tokens)."""
         prefix = self.val_ids[: self.config.eval_tokens + 1]
-        val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
+        if self.parallel is None or self.parallel.is_main:
+            val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
+        if self.parallel is not None:  # rank 0 alone evaluates, every rank keeps the same curve
+            val = self.parallel.from_main(val if self.parallel.is_main else 0.0)
         s = self.state
         s.curve.append(
             {"step": s.step, "tokens": s.tokens, "seconds": s.seconds, "train": train_loss, "val": val}
