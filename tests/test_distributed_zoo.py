@@ -15,8 +15,19 @@ from mpi_launch import run_ranks
 import tinygrad_lm as tg
 from zoo.cli import main
 
-TINY = ["--model", "gpt", "--quick", "--no-progress", "--eval-points", "2", "--set", "batch_size=4",
-        "n_layers=1", "d_model=16", "n_heads=2"]
+TINY = [
+    "--model",
+    "gpt",
+    "--quick",
+    "--no-progress",
+    "--eval-points",
+    "2",
+    "--set",
+    "batch_size=4",
+    "n_layers=1",
+    "d_model=16",
+    "n_heads=2",
+]
 
 
 def zoo_train(out, *extra, ranks=2, timeout=120):
@@ -47,8 +58,9 @@ def test_two_ranks_paused_and_resumed_equal_uninterrupted_and_the_checkpoint_ser
     assert paused_state["step"] == 4
     resumed = zoo_train(tmp_path / "paused", "--resume", "--steps", "6")
     assert "at step 4" in resumed and resumed.count("step      6") == 1
-    (a, state_a), (b, state_b) = flat_state(tmp_path / "whole" / "checkpoint.npz"), flat_state(
-        tmp_path / "paused" / "checkpoint.npz"
+    (a, state_a), (b, state_b) = (
+        flat_state(tmp_path / "whole" / "checkpoint.npz"),
+        flat_state(tmp_path / "paused" / "checkpoint.npz"),
     )
     assert state_a["step"] == state_b["step"] == 6 and state_a["tokens"] == 6 * 4 * 32
     assert a.keys() == b.keys() and any(name.startswith("opt.") for name in a)
@@ -94,8 +106,9 @@ def test_a_rank_that_raises_mid_training_ends_the_job_within_30_seconds(tmp_path
     script = tmp_path / "failing.py"
     script.write_text(FAILING_RANK)
     started = time.monotonic()
-    done = run_ranks([str(script), "train", *TINY, "--steps", "1000", "--out", str(tmp_path / "run")],
-                     timeout=60)
+    done = run_ranks(
+        [str(script), "train", *TINY, "--steps", "1000", "--out", str(tmp_path / "run")], timeout=60
+    )
     assert time.monotonic() - started < 30
     assert done.returncode != 0
     assert "rank 1 fails at step 3 on purpose" in done.stderr
