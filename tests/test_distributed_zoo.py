@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from mpi_launch import run_ranks
 
 import tinygrad_lm as tg
@@ -112,3 +113,16 @@ def test_a_rank_that_raises_mid_training_ends_the_job_within_30_seconds(tmp_path
     assert time.monotonic() - started < 30
     assert done.returncode != 0
     assert "rank 1 fails at step 3 on purpose" in done.stderr
+
+
+def test_recurrent_models_and_explicit_gpus_are_refused_under_a_launcher(tmp_path, monkeypatch):
+    lstm = ["-m", "zoo", "train", "--model", "lstm", "--quick", "--steps", "2", "--out", str(tmp_path)]
+    done = run_ranks(lstm)
+    assert done.returncode != 0
+    assert done.stderr.count("lstm is recurrent (its hidden state follows each stream)") == 2, done.stderr
+
+    from zoo.parallel import join_launched_ranks
+
+    monkeypatch.setenv("PMI_SIZE", "2")
+    with pytest.raises(ValueError, match="--device cuda:1 under an MPI launcher: give --device cuda"):
+        join_launched_ranks("cuda:1")

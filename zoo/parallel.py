@@ -24,13 +24,20 @@ import tinygrad_lm as tg
 from tinygrad_lm import distributed as dist
 
 
-def join_launched_ranks(device: str) -> tuple[int, int] | None:
-    """(rank, number of ranks) after joining the launcher's process group (MPI on the CPU, NCCL on a
-    GPU), or None when this process was started alone."""
+def join_launched_ranks(device: str | None) -> tuple[int, int] | None:
+    """(rank, number of ranks) after joining the launcher's process group (MPI for ``--device cpu``,
+    NCCL for ``cuda``, which makes the GPU of this rank's local rank current), or None when this
+    process was started alone. Call it before ``tg.parse_device``, which reads the current GPU."""
     if dist.launched_world_size() <= 1:
         return None
+    on_gpu = device not in (None, "cpu")
+    if on_gpu and device != "cuda":
+        raise ValueError(
+            f"--device {device} under an MPI launcher: give --device cuda, and each rank takes the GPU "
+            "of its local rank (one rank per GPU)"
+        )
     if not dist.is_initialized():
-        dist.init_process_group("mpi" if device == "cpu" else "nccl")
+        dist.init_process_group("nccl" if on_gpu else "mpi")
     return dist.get_rank(), dist.get_world_size()
 
 

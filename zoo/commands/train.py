@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     """Train (or resume) into ``--out``/checkpoint.npz; data-parallel under an MPI launcher."""
     path = Path(args.out) / "checkpoint.npz"
     with user_input():
+        ranks = join_launched_ranks(args.device)
         device = tg.parse_device(args.device)
-        ranks = join_launched_ranks(device)
     if ranks is None:
         return _run(args, path, device, ranks)
     if ranks[0] > 0:  # rank 0 alone prints; errors still reach stderr
