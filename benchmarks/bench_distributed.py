@@ -9,7 +9,8 @@
 * **GPT step**: nanoGPT's CPU configuration (benchmarks/bench_gpt.py: 4 layers, d_model 128, context
   64, global batch 12) trained by ``DistributedDataParallel`` on 2 ranks x 1 BLAS thread x 6 rows,
   against 1 process x 2 BLAS threads x 12 rows, alternating launches, ``--rounds`` each; the ratio is
-  the median of the per-round ratios (2 ranks / 1 process), and the all-reduce's share of the
+  the median of the per-round ratios (2 ranks / 1 process; also against 1 process x 1 thread, the
+  steadier figure when the cores are busy), and the all-reduce's share of the
   data-parallel step is the time spent inside the bucket reductions (waiting for the other rank
   included) over the step's time. On a 2-core machine this measures the overhead, not a speed-up.
 
@@ -172,18 +173,21 @@ def main() -> None:
     for _ in range(args.rounds):
         alone = launch(step, 1, 2)
         parallel = launch(step, 2, 1)
-        rounds.append((alone, parallel))
+        single = launch(step, 1, 1)  # also 1 process x 1 thread: steadier than 2 threads on busy cores
+        rounds.append((alone, parallel, single))
     emit(
         {
             "benchmark": "distributed",
             "allreduce_2_ranks": allreduce["sizes"],
             "gpt_step": {
                 "config": "nanoGPT CPU: 4 layers, 4 heads, d_model 128, context 64, global batch 12, float32",
-                "one_process_2_threads_ms": statistics.median(a["step_ms"] for a, _ in rounds),
-                "two_ranks_1_thread_ms": statistics.median(p["step_ms"] for _, p in rounds),
-                "ratio": statistics.median(p["step_ms"] / a["step_ms"] for a, p in rounds),
-                "allreduce_ms": statistics.median(p["allreduce_ms"] for _, p in rounds),
-                "allreduce_share": statistics.median(p["allreduce_ms"] / p["step_ms"] for _, p in rounds),
+                "one_process_2_threads_ms": statistics.median(a["step_ms"] for a, _, _ in rounds),
+                "two_ranks_1_thread_ms": statistics.median(p["step_ms"] for _, p, _ in rounds),
+                "ratio": statistics.median(p["step_ms"] / a["step_ms"] for a, p, _ in rounds),
+                "one_process_1_thread_ms": statistics.median(o["step_ms"] for _, _, o in rounds),
+                "ratio_to_1_thread": statistics.median(p["step_ms"] / o["step_ms"] for _, p, o in rounds),
+                "allreduce_ms": statistics.median(p["allreduce_ms"] for _, p, _ in rounds),
+                "allreduce_share": statistics.median(p["allreduce_ms"] / p["step_ms"] for _, p, _ in rounds),
             },
             "rounds": args.rounds,
             "steps_per_round": args.steps,
