@@ -46,9 +46,21 @@ import numpy as np
 import tinygrad_lm as tg
 from tinygrad_lm import distributed as dist
 
+if not tg.cuda.is_available():  # NCCL needs CuPy and a GPU: a clear error, and no group is left
+    try:
+        dist.init_process_group("nccl")
+    except ImportError as error:
+        assert "needs CuPy built with NCCL" in str(error), error
+    assert not dist.is_initialized()
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
 assert world == 2 and dist.get_backend() == "mpi"
+try:
+    dist.init_process_group("mpi")
+except RuntimeError as error:
+    assert "already initialised (backend 'mpi')" in str(error), error
+else:
+    raise AssertionError("a second init_process_group did not fail")
 
 x = tg.tensor([[1.0, -2.0], [3.0, 4.0]]) * (rank + 1)
 dist.all_reduce(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import cuda_nccl
 from .mpi_backend import import_mpi
 
 MISSING_NCCL = (
@@ -20,10 +21,8 @@ MISSING_NCCL = (
 )
 
 
-def select_local_gpu(comm: Any) -> int:
+def select_local_gpu(cupy: Any, comm: Any) -> int:
     """Make the GPU numbered by this rank's local rank current; returns its number."""
-    import cupy
-
     MPI = import_mpi()
     local = comm.Split_type(MPI.COMM_TYPE_SHARED)
     local_rank, local_size = local.Get_rank(), local.Get_size()
@@ -44,15 +43,12 @@ class NcclCollectives:
     name = "nccl"
 
     def __init__(self, comm: Any) -> None:
-        try:
-            import cupy
-            from cupy.cuda import nccl
-        except ImportError as error:
-            raise ImportError(MISSING_NCCL) from error
-        if not getattr(nccl, "available", True):
+        modules = cuda_nccl()
+        if modules is None:
             raise ImportError(MISSING_NCCL)
+        cupy, nccl = modules
         self.cupy, self.nccl, self.mpi_comm = cupy, nccl, comm
-        self.device = select_local_gpu(comm)
+        self.device = select_local_gpu(cupy, comm)
         unique_id = nccl.get_unique_id() if comm.Get_rank() == 0 else None
         unique_id = comm.bcast(unique_id, root=0)
         self.comm = nccl.NcclCommunicator(comm.Get_size(), unique_id, comm.Get_rank())
