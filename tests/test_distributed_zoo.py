@@ -68,12 +68,18 @@ def test_two_ranks_paused_and_resumed_equal_uninterrupted_and_the_checkpoint_ser
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert [p["val"] for p in state_a["curve"]] == [p["val"] for p in state_b["curve"]]
+    assert tg.load(tmp_path / "whole" / "checkpoint.npz")["zoo"]["ranks"] == 2
     checkpoint = str(tmp_path / "whole" / "checkpoint.npz")
     capsys.readouterr()
     assert main(["sample", "--checkpoint", checkpoint, "--tokens", "20", "--prompt", "def "]) == 0
     assert main(["eval", "--checkpoint", checkpoint, "--val-tokens", "2000"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("def ") and "gpt from" in printed and "nats_per_token" in printed
+    # and one process may continue it, saying that the sums now run in another order
+    out = str(tmp_path / "whole")
+    assert main(["train", "--out", out, "--resume", "--steps", "7", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained on 2 rank(s) and continues on 1" in printed and "parameters, 7 steps" in printed
 
 
 def test_a_rank_count_that_does_not_fit_the_batch_is_an_error_on_every_rank(tmp_path):

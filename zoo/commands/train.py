@@ -54,6 +54,7 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
                 )
             trainer.parallel = DataParallel(trainer.model, trainer.config.batch_size, info["model"], device)
             say(trainer.parallel.describe())
+        _note_rank_change(info, 1 if ranks is None else ranks[1])
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if trainer is None:  # the n-gram: counted in one pass
         model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
@@ -135,6 +136,17 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
     trainer.resume(str(path))
     say(f"resuming from {path} at step {trainer.state.step:,}")
     return trainer, data, info
+
+
+def _note_rank_change(info: dict, ranks: int) -> None:
+    """Record the number of ranks in the checkpoint; say so when a resumed run changes it."""
+    before = info.get("ranks", 1)
+    if before != ranks:
+        say(
+            f"this run was trained on {before} rank(s) and continues on {ranks}: the same batches, "
+            "their sums in another order, so not bit for bit what it would have been"
+        )
+    info["ranks"] = ranks
 
 
 def _finish_train(
