@@ -133,3 +133,8 @@ def test_bench_distributed_reports_allreduce_and_the_data_parallel_step():
     assert all(size["busbw_GBps"] > 0 for size in record["allreduce_2_ranks"].values())
     step = record["gpt_step"]
     assert step["ratio"] > 0 and 0 < step["allreduce_share"] < 1
+
+
+def test_bench_engine_ab_compares_two_checkouts_in_one_process():
+    record = run_benchmark("bench_engine_ab.py", "--against", str(BENCHMARKS.parent), "--rounds", "2")
+    assert record["chain_300_ops"]["ratio"] > 0 and record["mlp_step"]["against_ms"] > 0
