@@ -121,11 +121,16 @@ def test_a_rank_that_raises_mid_training_ends_the_job_within_30_seconds(tmp_path
     assert "rank 1 fails at step 3 on purpose" in done.stderr
 
 
-def test_recurrent_models_and_explicit_gpus_are_refused_under_a_launcher(tmp_path, monkeypatch):
+def test_recurrent_models_the_ngram_and_explicit_gpus_are_refused_under_a_launcher(tmp_path, monkeypatch):
     lstm = ["-m", "zoo", "train", "--model", "lstm", "--quick", "--steps", "2", "--out", str(tmp_path)]
     done = run_ranks(lstm)
     assert done.returncode != 0
     assert done.stderr.count("lstm is recurrent (its hidden state follows each stream)") == 2, done.stderr
+    ngram = ["-m", "zoo", "train", "--model", "ngram", "--quick", "--out", str(tmp_path)]
+    done = run_ranks(ngram)
+    assert done.returncode != 0
+    assert done.stderr.count("the n-gram is counted in one process: run it without mpiexec") == 2
+    assert not (tmp_path / "checkpoint.npz").exists()
 
     from zoo.parallel import join_launched_ranks
 

@@ -10,7 +10,8 @@ The budget is a number of steps, of tokens, or of seconds, whichever ends first 
 and describes it for the commands); the schedule follows the fraction of the budget used. Step and
 token budgets are reproducible bit for bit (same seed, same losses, also across a checkpoint and
 ``resume``); a wall-clock budget depends on the machine. ``train_with_progress`` runs a ``Trainer``
-under a progress bar.
+under a progress bar. On one of N ranks (``zoo/parallel.py``, set as ``Trainer.parallel``) a step uses
+this rank's rows of the batch and the gradients are averaged over the ranks.
 """
 
 from __future__ import annotations
