@@ -6,7 +6,9 @@ data-parallel: MPI between CPUs, NCCL between GPUs (``--device cuda``: one GPU p
 launcher, or with ``-n 1``, nothing changes.
 
 The data: every rank draws the same global batch of ``batch_size`` windows from the one seeded
-generator and keeps its own rows, ``[r B/N, (r + 1) B/N)`` (a shard of one stream). So
+generator (random windows, or the next window of the ``batch_size`` streams of a recurrent model)
+and keeps its own rows, ``[r B/N, (r + 1) B/N)`` (a shard of one stream); a recurrent model's hidden
+state holds this rank's rows, and the checkpoint the whole batch's (gathered from every rank). So
 ``batch_size`` is the global batch, N x the per-rank batch; the generator, the step and token counts
 (global), the schedule and the checkpoint are the same on every rank and the same as one process's
 with that seed; only the order of the floating-point sums differs. Rank 0 alone evaluates (the
@@ -46,11 +48,6 @@ class DataParallel:
 
     def __init__(self, model: Any, batch_size: int, name: str, device: str) -> None:
         self.rank, self.world, self.device = dist.get_rank(), dist.get_world_size(), device
-        if model.recurrent:
-            raise ValueError(
-                f"data-parallel training ({self.world} ranks) is for the attention and MLP models; "
-                f"{name} is recurrent (its hidden state follows each stream): train it in one process"
-            )
         if batch_size % self.world:
             raise ValueError(
                 f"batch_size {batch_size} does not split over {self.world} ranks: the global batch is "
@@ -72,6 +69,26 @@ class DataParallel:
         """This rank's rows of the global batch (B, T)."""
         rows = slice(self.rank * self.rows_per_rank, (self.rank + 1) * self.rows_per_rank)
         return x[rows], y[rows]
+
+    def my_state(self, state: Any) -> Any:
+        """This rank's rows (axis 1) of a recurrent state of the global batch: (layers, B, H) entries."""
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(self.my_state(s) for s in state)
+        return state[:, self.rank * self.rows_per_rank : (self.rank + 1) * self.rows_per_rank]
+
+    def whole_state(self, state: Any) -> Any:
+        """Every rank's rows of a recurrent state, in rank order: the state of the global batch
+        (a collective: every rank calls it)."""
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(self.whole_state(s) for s in state)
+        mine = tg.as_tensor(tg.get_xp(state.data).ascontiguousarray(state.data))
+        parts = [tg.zeros_like(mine) for _ in range(self.world)]
+        dist.all_gather(parts, mine)
+        return tg.cat(parts, axis=1)
 
     def mean_loss(self, loss: float) -> float:
         """The loss over the global batch: the mean of the ranks' means (equal row counts)."""

@@ -164,7 +164,7 @@ class Trainer:
         self._stream: Iterator | None = None
         self._stream_offset, self._stream_windows = 0, 0
         self._hidden: Any = None
-        self.parallel: Any = None  # a zoo.parallel.DataParallel on one of N ranks
+        self.parallel: Any = None  # a zoo.parallel.DataParallel on one of N ranks (``run_on``)
 
     # ----------------------------------------------------------------------------- data
     def next_batch(self) -> tuple[tg.Tensor, tg.Tensor]:
@@ -183,6 +183,8 @@ class Trainer:
             self._hidden = None
             batch = next(self._stream)
         self._stream_windows += 1
+        if self.parallel is not None:
+            batch = self.parallel.my_rows(*batch)
         return tg.as_tensor(batch[0]), tg.as_tensor(batch[1])
 
     def _open_streams(self, offset: int, windows_read: int) -> None:
@@ -206,7 +208,10 @@ class Trainer:
         x, y = self.next_batch()
         model = self.model
         if model.recurrent:
-            logits, hidden = model.forward_stateful(x, self._hidden)
+            if self.parallel is None:
+                logits, hidden = model.forward_stateful(x, self._hidden)
+            else:
+                logits, hidden = self.parallel.model.forward_through(model.forward_stateful, x, self._hidden)
             self._hidden = detach_state(hidden)
             loss = model.loss(logits, y)
         else:
@@ -278,9 +283,18 @@ class Trainer:
         )
         self.model.train()
 
+    def run_on(self, parallel: Any) -> None:
+        """Train as one rank of ``parallel`` (a ``zoo.parallel.DataParallel``) from now on."""
+        self.parallel = parallel
+        self._hidden = parallel.my_state(self._hidden)
+
     # ----------------------------------------------------------------------------- checkpoints
     def save(self, path: str, **extra: Any) -> None:
-        """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic."""
+        """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic.
+        On N ranks every rank calls it (the recurrent state is gathered) and rank 0 alone writes."""
+        hidden = self._hidden if self.parallel is None else self.parallel.whole_state(self._hidden)
+        if self.parallel is not None and not self.parallel.is_main:
+            return
         tg.save(
             {
                 "model": self.model.state_dict(),
@@ -294,7 +308,7 @@ class Trainer:
                     "open": self._stream is not None,
                     "offset": self._stream_offset,
                     "windows_read": self._stream_windows,
-                    "hidden": self._hidden,
+                    "hidden": hidden,
                 },
                 **extra,
             },

@@ -142,9 +142,14 @@ class DistributedDataParallel(Module):
 
     # ----------------------------------------------------------------------------- forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward_through(self.module, *args, **kwargs)
+
+    def forward_through(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` -- another entry point of the wrapped module, such as a recurrent
+        model's ``forward_stateful`` -- as a forward of this wrapper: the next backward averages."""
         self._round.check_finished(self._names)
         self._round.arm(self._sync and is_grad_enabled())
-        return self.module(*args, **kwargs)
+        return fn(*args, **kwargs)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:

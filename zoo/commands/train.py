@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
                 raise ValueError(
                     f"the n-gram is counted in one process: run it without mpiexec ({ranks[1]} ranks)"
                 )
-            trainer.parallel = DataParallel(trainer.model, trainer.config.batch_size, info["model"], device)
+            trainer.run_on(DataParallel(trainer.model, trainer.config.batch_size, info["model"], device))
             say(trainer.parallel.describe())
         _note_rank_change(info, 1 if ranks is None else ranks[1])
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -72,10 +72,9 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset
             f"step {p['step']:>6,}  tokens {p['tokens']:>11,}  {p['seconds']:8.1f} s  "
             f"train {p['train']:.4f}  val {p['val']:.4f}"
         )
-        if main:
-            save_checkpoint(t, path, info)
+        save_checkpoint(t, path, info)  # on N ranks: all gather, rank 0 alone writes
 
-    main = trainer.parallel is None or trainer.parallel.is_main  # rank 0 alone writes
+    main = trainer.parallel is None or trainer.parallel.is_main  # rank 0 alone reports
     trainer.on_curve_point = on_curve_point
     budget, name, model = Budget.of(trainer.config), info["model"], trainer.model
     say(
@@ -84,7 +83,7 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset
     )
     state = train_with_progress(trainer, name, budget, show_progress(args) and main, args.pause_at)
     if trainer.budget_left():  # paused
-        if main and (not state.curve or state.curve[-1]["step"] != state.step):
+        if not state.curve or state.curve[-1]["step"] != state.step:
             save_checkpoint(trainer, path, info)
         say(f"paused at step {state.step:,}; continue with: python -m zoo train --out {args.out} --resume")
         return 0
