@@ -122,3 +122,19 @@ def test_device_parity_without_a_gpu_says_so_and_exits_cleanly():
     record = run_benchmark("device_parity.py", "--device", "cuda")
     assert record["skipped"].startswith("no CUDA device")
     assert run_script("device_parity.py", "--device", "cuda", "--require-device").returncode == 2
+
+
+def test_bench_distributed_reports_allreduce_and_the_data_parallel_step():
+    pytest.importorskip("mpi4py", reason="the distributed extra is not installed")
+    record = run_benchmark(
+        "bench_distributed.py", "--rounds", "1", "--steps", "1", "--warmup", "0", "--repeats", "1"
+    )
+    assert list(record["allreduce_2_ranks"]) == ["1MiB", "4MiB", "16MiB", "64MiB"]
+    assert all(size["busbw_GBps"] > 0 for size in record["allreduce_2_ranks"].values())
+    step = record["gpt_step"]
+    assert step["ratio"] > 0 and 0 < step["allreduce_share"] < 1
+
+
+def test_bench_engine_ab_compares_two_checkouts_in_one_process():
+    record = run_benchmark("bench_engine_ab.py", "--against", str(BENCHMARKS.parent), "--rounds", "2")
+    assert record["chain_300_ops"]["ratio"] > 0 and record["mlp_step"]["against_ms"] > 0

@@ -5,7 +5,8 @@ computed from, outputs first (reverse topological order, found iteratively so th
 depth works), calls each op's ``backward`` exactly once with the sum of all gradients that reached its
 output (the multivariate chain rule), sums each input gradient down to that input's shape, and either
 accumulates it into a leaf's ``.grad`` or passes it on. Saved arrays are freed as it goes unless
-``retain_graph``; with ``create_graph`` the backward ops themselves are recorded.
+``retain_graph``; with ``create_graph`` the backward ops themselves are recorded. A leaf's
+post-accumulate hooks (``grad_hooks.py``) run once its ``.grad`` for this backward is complete.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .backend import get_xp
 from .dtypes import to_array
 from .function import _GradMode, constant, is_tensor
+from .grad_hooks import countdown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -120,11 +122,19 @@ def run_backward(
         else:
             _accumulate(pending, root, gradient)
     order = _reverse_topological(roots)
+    hooks = countdown(roots, order) if targets is None else None  # None unless a leaf has a hook
+    if hooks is not None:
+        for root in roots:
+            if root.creator is None:
+                hooks.edge_done(root, True)
     with set_grad_enabled(create_graph):
         for position, tensor in enumerate(order):
             order[position] = None  # let processed tensors go
             gradient = pending.pop(id(tensor), None)
             if gradient is None:
+                if hooks is not None:
+                    for parent in tensor.creator.inputs:
+                        hooks.edge_done(parent, False)
                 continue
             if target_ids is not None and id(tensor) in target_ids:
                 _accumulate(captured, tensor, gradient)
@@ -138,10 +148,14 @@ def run_backward(
                 )
             for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad, strict=True):
                 if parent_grad is None or not needed:
+                    if hooks is not None:
+                        hooks.edge_done(parent, False)
                     continue
                 parent_grad = _fit_to(parent_grad, parent)
                 if parent.creator is None:
                     _deliver_to_leaf(parent, parent_grad, target_ids, captured)
+                    if hooks is not None:
+                        hooks.edge_done(parent, True)
                 else:
                     _accumulate(pending, parent, parent_grad)
             if not retain_graph:

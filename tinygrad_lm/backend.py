@@ -49,6 +49,18 @@ class cuda:
         return 0 if cupy is None else int(cupy.cuda.runtime.getDeviceCount())
 
 
+def cuda_nccl() -> tuple[ModuleType, ModuleType] | None:
+    """(cupy, cupy.cuda.nccl) for the NCCL backend of ``distributed``; None without CuPy, a GPU or NCCL."""
+    cupy = _import_cupy()
+    if cupy is None:
+        return None
+    try:
+        from cupy.cuda import nccl
+    except ImportError:
+        return None
+    return (cupy, nccl) if getattr(nccl, "available", True) else None
+
+
 def parse_device(device: str | None) -> str:
     """Normalise a device string: ``None``/``"cpu"`` -> ``"cpu"``, ``"cuda"`` -> ``"cuda:<current>"``."""
     if device is None or device == "cpu":

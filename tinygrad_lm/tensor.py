@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy
 
-from . import autograd
+from . import autograd, grad_hooks
 from .backend import asnumpy, device_of, get_xp, parse_device
 from .dtypes import DEFAULT_FLOAT, Scalar, as_dtype, bool_, float32, float64, int64, to_array
 from .function import bind_tensor_class, is_grad_enabled
@@ -203,6 +203,10 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
         autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> grad_hooks.HookHandle:
+        """Call ``hook(self)`` in each ``backward()`` once ``self.grad`` is complete (see grad_hooks.py)."""
+        return grad_hooks.register_post_accumulate_grad_hook(self, hook)
 
     # ----------------------------------------------------------------------------- arithmetic
     def _lift(self, other: Any) -> Tensor:

@@ -10,7 +10,8 @@ The budget is a number of steps, of tokens, or of seconds, whichever ends first 
 and describes it for the commands); the schedule follows the fraction of the budget used. Step and
 token budgets are reproducible bit for bit (same seed, same losses, also across a checkpoint and
 ``resume``); a wall-clock budget depends on the machine. ``train_with_progress`` runs a ``Trainer``
-under a progress bar.
+under a progress bar. On one of N ranks (``zoo/parallel.py``, set as ``Trainer.parallel``) a step uses
+this rank's rows of the batch and the gradients are averaged over the ranks.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class Trainer:
         self._stream: Iterator | None = None
         self._stream_offset, self._stream_windows = 0, 0
         self._hidden: Any = None
+        self.parallel: Any = None  # a zoo.parallel.DataParallel on one of N ranks (``run_on``)
 
     # ----------------------------------------------------------------------------- data
     def next_batch(self) -> tuple[tg.Tensor, tg.Tensor]:
@@ -171,6 +173,8 @@ class Trainer:
             x, y = random_windows(
                 self.train_ids, c.batch_size, model.context_length, self.generator, c.device
             )
+            if self.parallel is not None:
+                x, y = self.parallel.my_rows(x, y)
             return tg.as_tensor(x), tg.as_tensor(y)
         batch = next(self._stream, None) if self._stream is not None else None
         if batch is None:  # a new pass over the streams, starting at a random offset
@@ -179,6 +183,8 @@ class Trainer:
             self._hidden = None
             batch = next(self._stream)
         self._stream_windows += 1
+        if self.parallel is not None:
+            batch = self.parallel.my_rows(*batch)
         return tg.as_tensor(batch[0]), tg.as_tensor(batch[1])
 
     def _open_streams(self, offset: int, windows_read: int) -> None:
@@ -202,11 +208,14 @@ class Trainer:
         x, y = self.next_batch()
         model = self.model
         if model.recurrent:
-            logits, hidden = model.forward_stateful(x, self._hidden)
+            if self.parallel is None:
+                logits, hidden = model.forward_stateful(x, self._hidden)
+            else:
+                logits, hidden = self.parallel.model.forward_through(model.forward_stateful, x, self._hidden)
             self._hidden = detach_state(hidden)
             loss = model.loss(logits, y)
         else:
-            _, loss = model(x, y)
+            _, loss = (model if self.parallel is None else self.parallel.model)(x, y)
         s = self.state
         if s.warmup_end is None and s.step >= self.config.warmup_steps:
             s.warmup_end = self.progress()
@@ -218,8 +227,11 @@ class Trainer:
         optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.state.step += 1
-        self.state.tokens += x.size
-        return loss.item()
+        if self.parallel is None:
+            self.state.tokens += x.size
+            return loss.item()
+        self.state.tokens += x.size * self.parallel.world
+        return self.parallel.mean_loss(loss.item())
 
     def budget_left(self) -> bool:
         c, s = self.config, self.state
@@ -242,6 +254,8 @@ class Trainer:
             started = time.perf_counter()
             loss = self.train_step()
             s.seconds += time.perf_counter() - started
+            if self.parallel is not None:
+                s.seconds = self.parallel.slowest(s.seconds)
             if on_step is not None:
                 on_step(s, loss)
             if self._curve_point_due():
@@ -259,16 +273,28 @@ class Trainer:
     def record(self, train_loss: float) -> None:
         """Append a point of the validation curve (on the first ``eval_tokens`` validation tokens)."""
         prefix = self.val_ids[: self.config.eval_tokens + 1]
-        val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
+        if self.parallel is None or self.parallel.is_main:
+            val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
+        if self.parallel is not None:  # rank 0 alone evaluates, every rank keeps the same curve
+            val = self.parallel.from_main(val if self.parallel.is_main else 0.0)
         s = self.state
         s.curve.append(
             {"step": s.step, "tokens": s.tokens, "seconds": s.seconds, "train": train_loss, "val": val}
         )
         self.model.train()
 
+    def run_on(self, parallel: Any) -> None:
+        """Train as one rank of ``parallel`` (a ``zoo.parallel.DataParallel``) from now on."""
+        self.parallel = parallel
+        self._hidden = parallel.my_state(self._hidden)
+
     # ----------------------------------------------------------------------------- checkpoints
     def save(self, path: str, **extra: Any) -> None:
-        """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic."""
+        """Everything needed to continue bit for bit (with ``extra`` entries of the caller's); atomic.
+        On N ranks every rank calls it (the recurrent state is gathered) and rank 0 alone writes."""
+        hidden = self._hidden if self.parallel is None else self.parallel.whole_state(self._hidden)
+        if self.parallel is not None and not self.parallel.is_main:
+            return
         tg.save(
             {
                 "model": self.model.state_dict(),
@@ -282,7 +308,7 @@ class Trainer:
                     "open": self._stream is not None,
                     "offset": self._stream_offset,
                     "windows_read": self._stream_windows,
-                    "hidden": self._hidden,
+                    "hidden": hidden,
                 },
                 **extra,
             },

@@ -4,14 +4,18 @@ sample it and write its report next to the checkpoint; ``--resume`` continues bi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 import tinygrad_lm as tg
+from tinygrad_lm import distributed as tg_distributed
 from zoo import catalog, report
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.datasets import Dataset, load_dataset
+from zoo.parallel import DataParallel, join_launched_ranks
 from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
 from zoo.sampling import sample_settings
@@ -22,15 +26,35 @@ DEFAULT_TRAIN_STEPS = 2000
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train (or resume) into ``--out``/checkpoint.npz."""
+    """Train (or resume) into ``--out``/checkpoint.npz; data-parallel under an MPI launcher."""
     path = Path(args.out) / "checkpoint.npz"
     with user_input():
+        ranks = join_launched_ranks(args.device)
         device = tg.parse_device(args.device)
+    if ranks is None:
+        return _run(args, path, device, ranks)
+    if ranks[0] > 0:  # rank 0 alone prints; errors still reach stderr
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+            return _run(args, path, device, ranks)
+    say(f"data-parallel training on {ranks[1]} ranks over {tg_distributed.get_backend().upper()}")
+    return _run(args, path, device, ranks)
+
+
+def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, int] | None) -> int:
+    with user_input():
         budget = _train_budget(args)
         if args.resume:
             trainer, data, info = _resumed_trainer(path, device, budget)
         else:
             trainer, data, info = _new_trainer(args, device, budget or Budget(steps=DEFAULT_TRAIN_STEPS))
+        if ranks is not None:
+            if trainer is None:
+                raise ValueError(
+                    f"the n-gram is counted in one process: run it without mpiexec ({ranks[1]} ranks)"
+                )
+            trainer.run_on(DataParallel(trainer.model, trainer.config.batch_size, info["model"], device))
+            say(trainer.parallel.describe())
+        _note_rank_change(info, 1 if ranks is None else ranks[1])
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if trainer is None:  # the n-gram: counted in one pass
         model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
@@ -48,19 +72,22 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset
             f"step {p['step']:>6,}  tokens {p['tokens']:>11,}  {p['seconds']:8.1f} s  "
             f"train {p['train']:.4f}  val {p['val']:.4f}"
         )
-        save_checkpoint(t, path, info)
+        save_checkpoint(t, path, info)  # on N ranks: all gather, rank 0 alone writes
 
+    main = trainer.parallel is None or trainer.parallel.is_main  # rank 0 alone reports
     trainer.on_curve_point = on_curve_point
     budget, name, model = Budget.of(trainer.config), info["model"], trainer.model
     say(
         f"training {name} ({model.num_parameters():,} parameters) on {data.corpus.name} for "
         f"{budget.describe()} on {blas_threads()}; checkpoint: {path}"
     )
-    state = train_with_progress(trainer, name, budget, show_progress(args), args.pause_at)
+    state = train_with_progress(trainer, name, budget, show_progress(args) and main, args.pause_at)
     if trainer.budget_left():  # paused
         if not state.curve or state.curve[-1]["step"] != state.step:
             save_checkpoint(trainer, path, info)
         say(f"paused at step {state.step:,}; continue with: python -m zoo train --out {args.out} --resume")
+        return 0
+    if not main:
         return 0
     result = neural_result(name, trainer, data, trainer.config.device)
     return _finish_train(args, model, result, data, budget, info)
@@ -108,6 +135,17 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
     trainer.resume(str(path))
     say(f"resuming from {path} at step {trainer.state.step:,}")
     return trainer, data, info
+
+
+def _note_rank_change(info: dict, ranks: int) -> None:
+    """Record the number of ranks in the checkpoint; say so when a resumed run changes it."""
+    before = info.get("ranks", 1)
+    if before != ranks:
+        say(
+            f"this run was trained on {before} rank(s) and continues on {ranks}: the same batches, "
+            "their sums in another order, so not bit for bit what it would have been"
+        )
+    info["ranks"] = ranks
 
 
 def _finish_train(
