@@ -29,7 +29,14 @@ import numpy as np
 from .tokenizer_io import check_utf8_encodable, ids_array, write_json_atomic
 from .word_tokenizer import WordTokenizer
 
-__all__ = ["CHUNK_PATTERN", "ByteBPETokenizer", "CharTokenizer", "WordTokenizer", "load_tokenizer", "tokenizer_from_dict"]
+__all__ = [
+    "CHUNK_PATTERN",
+    "ByteBPETokenizer",
+    "CharTokenizer",
+    "WordTokenizer",
+    "load_tokenizer",
+    "tokenizer_from_dict",
+]
 
 # GPT-2's pre-tokenisation without contractions, in stdlib ``re``: a word with its leading space,
 # a number, a run of punctuation (``_`` included), trailing whitespace runs. Every character matches.
@@ -278,15 +285,23 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
     return merges
 
 
-TOKENIZER_CLASSES = {"CharTokenizer": CharTokenizer, "ByteBPETokenizer": ByteBPETokenizer, "WordTokenizer": WordTokenizer}
+TOKENIZER_CLASSES = {
+    "CharTokenizer": CharTokenizer,
+    "ByteBPETokenizer": ByteBPETokenizer,
+    "WordTokenizer": WordTokenizer,
+}
 
 
-def tokenizer_from_dict(state: dict, where: str = "tokenizer") -> CharTokenizer | ByteBPETokenizer | WordTokenizer:
+def tokenizer_from_dict(
+    state: dict, where: str = "tokenizer"
+) -> CharTokenizer | ByteBPETokenizer | WordTokenizer:
     """The tokenizer ``to_dict`` described (dispatch on ``type``; a dict without one is a CharTokenizer,
     as the checkpoints written before the other kinds existed)."""
     kind = state.get("type", "CharTokenizer")
     if kind not in TOKENIZER_CLASSES:
-        raise ValueError(f"{where}: unknown tokenizer type {kind!r}, expected one of {sorted(TOKENIZER_CLASSES)}")
+        raise ValueError(
+            f"{where}: unknown tokenizer type {kind!r}, expected one of {sorted(TOKENIZER_CLASSES)}"
+        )
     return TOKENIZER_CLASSES[kind].from_dict(state)
 
 

@@ -103,7 +103,12 @@ class WordTokenizer:
         return "".join(pieces)
 
     def to_dict(self) -> dict:
-        return {"type": "WordTokenizer", "words": self.words, "chars": self.chars, "min_count": self.min_count}
+        return {
+            "type": "WordTokenizer",
+            "words": self.words,
+            "chars": self.chars,
+            "min_count": self.min_count,
+        }
 
     @classmethod
     def from_dict(cls, state: dict) -> WordTokenizer:
@@ -117,4 +122,6 @@ class WordTokenizer:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def __repr__(self) -> str:
-        return f"WordTokenizer(words={len(self.words)}, chars={len(self.chars)}, vocab_size={self.vocab_size})"
+        return (
+            f"WordTokenizer(words={len(self.words)}, chars={len(self.chars)}, vocab_size={self.vocab_size})"
+        )
