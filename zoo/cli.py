@@ -42,6 +42,10 @@ OPTIONS: dict[str, dict] = {
         "help": "BLAS threads (default 1, or OPENBLAS_NUM_THREADS when set): use the idle cores "
         "for speed; on busy cores more threads are far slower",
     },
+    "--tokenizer": {
+        "default": "char",
+        "help": "char (default), bpe:N (N merges) or word[:M] (words seen M times, default 2)",
+    },
     "--checkpoint": {"required": True, "metavar": "PATH", "help": "a checkpoint.npz written by `train`"},
 }
 
@@ -94,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="smaller models, 5 s each (unless --budget), first "
         f"{QUICK_VAL_TOKENS:,} validation characters: under a minute in all",
     )
+    p.add_argument(
+        "--tokenizer",
+        default="char",
+        help="comma list of char, bpe:N, word[:M]: every model under each, one leaderboard in bits/char "
+        "(default char)",
+    )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
 
@@ -108,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         (*data, "--val-tokens", "--no-progress"),
     )
     p.add_argument("--model", choices=list(catalog.CATALOG), help="the model (required unless --resume)")
+    p.add_argument("--tokenizer", **OPTIONS["--tokenizer"])
     p.add_argument("--out", required=True, metavar="DIR", help="where checkpoint.npz and the report go")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help=f"optimizer steps (default {DEFAULT_TRAIN_STEPS})")

@@ -60,7 +60,7 @@ def run_comparison(
         add_sample(result, model, data, options.seed)
         log(describe_result(result))
         results.append(result)
-    results.sort(key=lambda r: r.val["nats_per_token"])
+    results.sort(key=lambda r: r.val["bits_per_char"])
     return results, attention
 
 

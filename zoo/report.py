@@ -23,7 +23,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-HEADERS = ("model", "params", "steps", "tokens", "train s", "tokens/s", "val nats/tok", "bits/char", "ppl")
+HEADERS = (
+    "model",
+    "tokenizer",
+    "vocab",
+    "tok/char",
+    "params",
+    "steps",
+    "tokens",
+    "train s",
+    "tokens/s",
+    "val nats/tok",
+    "ppl/tok",
+    "bits/char",
+    "bits/byte",
+)
 
 
 def printable(text: str) -> str:
@@ -81,6 +95,12 @@ def attention_snippet(model: Any, data: Any, length: int = 32) -> dict:
 
 
 # ----------------------------------------------------------------------------------- the table
+def model_label(m: dict) -> str:
+    """A model's name, with its tokenizer unless it reads characters: ``gpt [bpe:512]``."""
+    tokenizer = m.get("tokenizer", "char")
+    return m["name"] if tokenizer == "char" else f"{m['name']} [{tokenizer}]"
+
+
 def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the leaderboard (models already sorted, best first)."""
     floor = results["corpus"]["entropy_rate"]
@@ -91,14 +111,18 @@ def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
         val = m["val"]
         row = [
             name,
+            m.get("tokenizer", "char"),
+            f"{m.get('vocab_size', 0):,}",
+            f"{val.get('tokens_per_char', 1.0):.3f}",
             f"{m['parameters']:,}",
             f"{m['steps']:,}" if m["steps"] else "-",
             f"{m['tokens']:,}",
             f"{m['seconds']:.1f}",
             f"{m['tokens_per_second']:,.0f}",
             f"{val['nats_per_token']:.4f}",
-            f"{val['bits_per_char']:.4f}",
             f"{val['perplexity']:.3f}",
+            f"{val['bits_per_char']:.4f}",
+            f"{val['bits_per_byte']:.4f}" if "bits_per_byte" in val else "-",
         ]
         rows.append(row + ([f"{val['nats_per_token'] - floor:+.4f}"] if floor is not None else []))
     return headers, rows
@@ -126,7 +150,9 @@ def summary_lines(corpus: dict, budget: str, seed: int, device: str, quick: bool
     """What was run, in a few lines (the console and report.md)."""
     lines = [
         f"corpus {corpus['name']}: {corpus['train_characters']:,} training characters, "
-        f"{corpus['val_tokens_scored']:,} validation characters scored, vocabulary {corpus['vocab_size']}"
+        f"{corpus['val_tokens_scored']:,} validation tokens scored"
+        + (f" ({corpus['val_characters_scored']:,} characters)" if "val_characters_scored" in corpus else "")
+        + f", tokenizer {corpus.get('tokenizer', 'char')}, vocabulary {corpus['vocab_size']:,}"
     ]
     if corpus["val_note"]:
         lines.append(f"validation subset: {corpus['val_note']}")
@@ -156,7 +182,7 @@ def console_report(results: dict) -> str:
     lines += [ngram_orders(m) for m in results["models"] if m.get("orders")]
     lines.append(f"\nSamples after the prompt {printable(results['prompt'])!r} ({results['sampling']}):")
     for m in results["models"]:
-        lines.append(f"\n--- {m['name']} ---\n{printable(results['prompt'] + m['sample'])}")
+        lines.append(f"\n--- {model_label(m)} ---\n{printable(results['prompt'] + m['sample'])}")
     return "\n".join(lines)
 
 
@@ -206,7 +232,7 @@ def markdown_report(results: dict, attention: dict | None = None) -> str:
         parts += ["", f"Attention snippet: `{printable(attention['text'])!r}`"]
     parts += ["", f"## Samples (prompt {printable(results['prompt'])!r}, {results['sampling']})", ""]
     for m in results["models"]:
-        parts += [f"### {m['name']}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]
+        parts += [f"### {model_label(m)}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]
     return "\n".join(parts)
 
 
@@ -249,7 +275,7 @@ def plot_curves(results: dict, path: Path) -> None:
                     [p["val"] for p in m["curve"]],
                     marker="o",
                     ms=3,
-                    label=m["name"],
+                    label=model_label(m),
                 )
     for ax, xlabel in zip(axes, ("training seconds", "training tokens"), strict=True):
         if floor is not None:
@@ -274,7 +300,7 @@ def plot_bits_per_char(results: dict, path: Path) -> None:
     plt = _pyplot()
     models = results["models"]
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(models) + 1.5))
-    names = [m["name"] for m in models][::-1]
+    names = [model_label(m) for m in models][::-1]
     values = [m["val"]["bits_per_char"] for m in models][::-1]
     bars = ax.barh(names, values, color="tab:blue")
     ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from zoo.tokenizer_spec import unknown_characters
+
 QUICK_VAL_TOKENS = 4000
 """``--quick`` scores only this many validation characters."""
 
@@ -42,7 +44,7 @@ def val_tokens(args: argparse.Namespace) -> int | None:
 
 def check_vocabulary(tokenizer: Any, text: str, what: str) -> None:
     """A ValueError naming the characters of ``text`` (``what``) that ``tokenizer`` does not know."""
-    unknown = sorted(set(text) - set(tokenizer.chars))
+    unknown = unknown_characters(tokenizer, text)
     if unknown:
         shown = " ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         raise ValueError(f"{what} has {len(unknown)} character(s) outside the model's vocabulary: {shown}")

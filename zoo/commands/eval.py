@@ -8,7 +8,7 @@ import tinygrad_lm as tg
 from zoo import report
 from zoo.checkpoints import load_checkpoint
 from zoo.commands.common import check_vocabulary, user_input
-from zoo.datasets import open_corpus
+from zoo.datasets import load_dataset, open_corpus
 from zoo.evaluate import evaluate
 
 
@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         data = {"dataset": args.dataset, "data_path": args.data_path} if args.dataset else info["data"]
         corpus = open_corpus(data["dataset"], data["data_path"])
         check_vocabulary(tokenizer, corpus.val, f"the validation text of {corpus.name}")
-    ids = tokenizer.encode(corpus.val)[: args.val_tokens + 1 if args.val_tokens else None]
+        ids = load_dataset(data["dataset"], data["data_path"], args.val_tokens, tokenizer).val_ids
     figures = evaluate(model, ids, tokenizer, batch_size=args.batch_size, device=device)
     rows = [
         [key, f"{value:,}" if isinstance(value, int) else f"{value:.4f}"] for key, value in figures.items()
