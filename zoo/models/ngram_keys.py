@@ -90,7 +90,9 @@ def wide_keys(ids: Any, order: int, vocab_size: int) -> list[tuple[Any, Any]]:
             empty = xp.zeros(0, dtype=xp.int64)
             out.append((empty, empty))
             continue
-        context_keys, inverse = xp.unique(rank[j:] * vocab_size + ids[: n - j], return_inverse=True)
+        codes = rank[j:] * vocab_size + ids[: n - j]
+        # not unique(codes) then searchsorted: NumPy 2's hashing unique is ~50x slower than its sort
+        context_keys, inverse = xp.unique(codes, return_inverse=True)
         rank = xp.concatenate([xp.full(j, -1, dtype=xp.int64), inverse.reshape(-1).astype(xp.int64)])
         out.append((rank[j:] * vocab_size + ids[j:], context_keys))
     return out
@@ -104,8 +106,11 @@ def _count_wide(ids: Any, order: int, vocab_size: int, kneser_ney: bool) -> list
     top_keys, top_context = by_order[-1]
     counted = [(*xp.unique(top_keys, return_counts=True), top_context)]
     for m in range(order - 1, 0, -1):
-        keys, context = by_order[m - 1]
-        _, first = xp.unique(by_order[m][0], return_index=True)  # one position per (m+1)-gram type
-        suffixes = xp.concatenate([keys[first + 1], keys[:1]])  # its last m tokens; the first m-gram
-        counted.append((*xp.unique(suffixes, return_counts=True), context))
+        types, higher_context = counted[-1][0], counted[-1][2]  # the distinct (m+1)-grams
+        # the suffix of (h_1 .. h_m, w): rank(h_2 .. h_m) = context_keys[rank(h)] // V, then w
+        suffixes = (higher_context[types // vocab_size] // vocab_size) * vocab_size + types % vocab_size
+        first = by_order[m - 1][0][:1]  # the text's first m-gram: one more left context
+        counted.append(
+            (*xp.unique(xp.concatenate([suffixes, first]), return_counts=True), by_order[m - 1][1])
+        )
     return counted[::-1]
