@@ -117,7 +117,8 @@ def test_checkpoints_without_a_tokenizer_type_still_load(tmp_path, capsys, corpu
 def test_compare_puts_every_model_under_every_tokenizer_on_one_leaderboard(tmp_path, capsys, corpus):
     out = tmp_path / "run"
     args = ["compare", "--dataset", corpus, "--models", "ngram,gpt", "--tokenizer", "char,bpe:30,word:2"]
-    assert main([*args, "--quick", "--budget", "256", "--no-progress", "--out", str(out)]) == 0
+    options = ["--quick", "--budget", "256", "--val-tokens", "300", "--no-progress", "--out", str(out)]
+    assert main([*args, *options]) == 0
     results = json.loads((out / "results.json").read_text())
     rows = results["models"]
     assert sorted((m["name"], m["tokenizer"]) for m in rows) == sorted(
@@ -125,8 +126,7 @@ def test_compare_puts_every_model_under_every_tokenizer_on_one_leaderboard(tmp_p
     )
     bits = [m["val"]["bits_per_char"] for m in rows]
     assert bits == sorted(bits)
-    characters = {m["val"]["characters"] for m in rows}
-    assert len(characters) == 1  # the same validation text under every tokenizer
+    assert {m["val"]["characters"] for m in rows} == {300}  # the same validation text under every tokenizer
     assert all(m["val"]["tokens_per_char"] > 0 and m["vocab_size"] > 0 for m in rows)
     assert [t["tokenizer"] for t in results["tokenizers"]] == ["char", "bpe:30", "word:2"]
     printed = capsys.readouterr().out

@@ -2,8 +2,8 @@
 
 ``load_dataset(name)`` is what every command trains and scores on: the corpus ``name`` (from a local
 copy ``data_path`` when given), the tokenizer of ``tokenizer_spec`` (``zoo.tokenizer_spec``; a
-character tokenizer by default) or a checkpoint's, and the ids of both splits, the validation ids
-optionally cut to a prefix.
+character tokenizer by default) or a checkpoint's, and the ids of both splits, the validation text
+optionally cut to a prefix of its characters.
 
 ``val_ids[0]`` is the last token of the training text and ``val_ids[1:]`` the validation text: the
 evaluation scores ``val_ids[1:]`` (``zoo.evaluate``), so every validation character is scored exactly
@@ -72,14 +72,16 @@ def load_dataset(
     tokenizer_spec: str = "char",
 ) -> Dataset:
     """Load corpus ``name`` and encode it with ``tokenizer`` (a checkpoint's) or the one
-    ``tokenizer_spec`` names, fitted here; ``val_tokens`` keeps only a prefix of the validation ids."""
+    ``tokenizer_spec`` names, fitted here; ``val_tokens`` keeps only the first ``val_tokens``
+    characters of the validation text (characters, so that every tokenizer scores the same text)."""
     corpus = open_corpus(name, data_path)
     tokenizer = tokenizer or fit_tokenizer(tokenizer_spec, corpus.train, corpus.val)
     train_ids = tokenizer.encode(corpus.train)
     if len(train_ids) == 0:
         raise ValueError(f"{name}: the training split is empty; nothing to train on or to condition on")
-    val_ids = np.concatenate([train_ids[-1:], tokenizer.encode(corpus.val)])
-    note = ""
-    if val_tokens is not None and len(val_ids) > val_tokens + 1:
-        val_ids, note = val_ids[: val_tokens + 1], f"first {val_tokens:,} of {len(val_ids) - 1:,} targets"
+    val_text, note = corpus.val, ""
+    if val_tokens is not None and len(corpus.val) > val_tokens:  # the same text under every tokenizer
+        val_text = corpus.val[:val_tokens]
+        note = f"first {val_tokens:,} of {len(corpus.val):,} validation characters"
+    val_ids = np.concatenate([train_ids[-1:], tokenizer.encode(val_text)])
     return Dataset(corpus, tokenizer, train_ids, val_ids, note)
