@@ -131,3 +131,7 @@ def test_compare_puts_every_model_under_every_tokenizer_on_one_leaderboard(tmp_p
     assert [t["tokenizer"] for t in results["tokenizers"]] == ["char", "bpe:30", "word:2"]
     printed = capsys.readouterr().out
     assert "bits/char" in printed and "word:2" in printed and "bpe:30" in printed
+    assert sum(bool(m["embeddings"]) for m in rows) == 3  # the GPT under each tokenizer
+    report = (out / "report.md").read_text()
+    assert "Nearest neighbours" in report and "gpt [word:2]" in report
+    assert (out / "embeddings.png").stat().st_size > 0

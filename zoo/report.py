@@ -6,6 +6,8 @@ Pictures (matplotlib, Agg backend, written next to the report):
   neural model on the same axes; the n-gram as a horizontal line, the entropy floor (synthetic
   corpora) as a dashed line;
 * ``bits_per_char.png``: the final validation bits per character of every model;
+* ``embeddings.png`` (``zoo.embeddings_report``): a PCA of the token embeddings of the GPT and one
+  recurrent model, with their nearest neighbours by cosine in report.md;
 * ``attention.png``: the GPT's attention weights softmax(q k^T / sqrt(d)) of every layer and head on
   a validation snippet, row = query character, column = the key characters it attends to.
 """
@@ -22,6 +24,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from zoo.embeddings_report import PICTURE, embedded_models, neighbours_markdown, plot_embeddings
 
 HEADERS = (
     "model",
@@ -194,6 +198,9 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
     pictures = {"curves": "curves.png", "bits_per_char": "bits_per_char.png"}
     if attention is not None:
         pictures["attention"] = "attention.png"
+    if embedded_models(results):
+        pictures["embeddings"] = PICTURE
+        plot_embeddings(results, out / PICTURE)
     results = {**results, "pictures": pictures}
     plot_curves(results, out / pictures["curves"])
     plot_bits_per_char(results, out / pictures["bits_per_char"])
@@ -230,6 +237,9 @@ def markdown_report(results: dict, attention: dict | None = None) -> str:
     parts += ["## Pictures", ""] + [f"![{name}]({file})" for name, file in results["pictures"].items()]
     if attention is not None:
         parts += ["", f"Attention snippet: `{printable(attention['text'])!r}`"]
+    if embedded_models(results):
+        parts += ["", "## Nearest neighbours of frequent tokens (token embeddings)", ""]
+        parts += neighbours_markdown(results)
     parts += ["", f"## Samples (prompt {printable(results['prompt'])!r}, {results['sampling']})", ""]
     for m in results["models"]:
         parts += [f"### {model_label(m)}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]

@@ -39,6 +39,7 @@ class ModelResult:
     sample: str = ""
     tokenizer: str = "char"  # zoo.tokenizer_spec's name of the tokenizer the model reads and writes
     vocab_size: int = 0
+    embeddings: dict | None = None  # zoo.embeddings.embedding_summary (the GPT, one recurrent model)
 
     @property
     def tokens_per_second(self) -> float:
