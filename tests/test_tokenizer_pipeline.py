@@ -95,9 +95,11 @@ def test_a_checkpoint_keeps_its_tokenizer_and_samples_and_evaluates_after_reload
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(checkpoint), "--prompt", "The zebra", "--tokens", "8"]) == 0
     assert capsys.readouterr().out.startswith("The zebra")
-    assert main(["eval", "--checkpoint", str(checkpoint)]) == 0
+    assert main(["eval", "--checkpoint", str(checkpoint), "--tokenizer", spec]) == 0
     printed = capsys.readouterr().out
     assert f"{row['val']['bits_per_char']:.4f}" in printed and "bits_per_byte" in printed
+    assert main(["eval", "--checkpoint", str(checkpoint), "--tokenizer", "char"]) == 2
+    assert f"reads {spec} tokens" in capsys.readouterr().err
 
 
 def test_checkpoints_without_a_tokenizer_type_still_load(tmp_path, capsys, corpus):

@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--checkpoint", "--device", "--seed", "--threads"),
     )
     p.add_argument("--prompt", help="text to continue (default: a newline)")
+    p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
     p.add_argument("--tokens", type=int, default=200, help="characters to generate (default %(default)s)")
     p.add_argument("--temperature", type=float, default=0.8, help="0 means greedy (default %(default)s)")
     p.add_argument("--top-k", type=int, help="sample among the k most probable characters only")
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--checkpoint", "--data-path", "--device", "--seed", "--threads", "--val-tokens"),
     )
     p.add_argument("--dataset", help=f"the corpus to score (default: the checkpoint's): {DATASETS}")
+    p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
     p.add_argument(
         "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
     )

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from zoo.tokenizer_spec import unknown_characters
+from zoo.tokenizer_spec import parse_tokenizer_spec, tokenizer_name, unknown_characters
 
 QUICK_VAL_TOKENS = 4000
 """``--quick`` scores only this many validation characters."""
@@ -48,3 +48,15 @@ def check_vocabulary(tokenizer: Any, text: str, what: str) -> None:
     if unknown:
         shown = " ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         raise ValueError(f"{what} has {len(unknown)} character(s) outside the model's vocabulary: {shown}")
+
+
+def check_tokenizer_option(args: argparse.Namespace, tokenizer: Any) -> None:
+    """``--tokenizer`` of sample/eval, when given, must name the checkpoint's own tokenizer (the only
+    one whose ids its model reads)."""
+    wanted = getattr(args, "tokenizer", None)
+    if wanted is None:
+        return
+    kind, number = parse_tokenizer_spec(wanted)
+    own = tokenizer_name(tokenizer)
+    if (kind if number is None else f"{kind}:{number}") != own:
+        raise ValueError(f"--tokenizer {wanted}: the checkpoint's model reads {own} tokens; expected {own}")

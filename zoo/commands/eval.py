@@ -7,7 +7,7 @@ import argparse
 import tinygrad_lm as tg
 from zoo import report
 from zoo.checkpoints import load_checkpoint
-from zoo.commands.common import check_vocabulary, user_input
+from zoo.commands.common import check_tokenizer_option, check_vocabulary, user_input
 from zoo.datasets import load_dataset, open_corpus
 from zoo.evaluate import evaluate
 
@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     with user_input():
         device = tg.parse_device(args.device)
         model, tokenizer, info, _ = load_checkpoint(args.checkpoint, device)
+        check_tokenizer_option(args, tokenizer)
         data = {"dataset": args.dataset, "data_path": args.data_path} if args.dataset else info["data"]
         corpus = open_corpus(data["dataset"], data["data_path"])
         check_vocabulary(tokenizer, corpus.val, f"the validation text of {corpus.name}")
