@@ -93,9 +93,10 @@ def make_results(title: str, argv: list[str], data: Any, models: list, budget: A
 def attention_snippet(model: Any, data: Any, length: int = 32) -> dict:
     """The GPT's attention weights on ~32 validation characters of ``data`` (a ``zoo.datasets.Dataset``):
     ``{"text", "maps"}``, maps being one (heads, T, T) array per layer (for ``attention.png``)."""
-    text = data.corpus.val[: min(length, model.context_length)]
-    maps = model.attention_maps(data.tokenizer.encode(text)[None, :])
-    return {"text": text, "maps": [layer[0] for layer in maps]}
+    ids = data.tokenizer.encode(data.corpus.val[:length])[: min(length, model.context_length)]
+    tokens = [data.tokenizer.decode([int(i)]) for i in ids]  # the tick labels: one per token
+    maps = model.attention_maps(ids[None, :])
+    return {"text": "".join(tokens), "tokens": tokens, "maps": [layer[0] for layer in maps]}
 
 
 # ----------------------------------------------------------------------------------- the table
@@ -205,7 +206,9 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
     plot_curves(results, out / pictures["curves"])
     plot_bits_per_char(results, out / pictures["bits_per_char"])
     if attention is not None:
-        plot_attention(attention["maps"], attention["text"], out / pictures["attention"])
+        plot_attention(
+            attention["maps"], attention.get("tokens", attention["text"]), out / pictures["attention"]
+        )
     _write_text(out / "results.json", json.dumps(strict_json(results), indent=2, allow_nan=False) + "\n")
     _write_text(out / "report.md", markdown_report(results, attention))
     return {"results": "results.json", "report": "report.md", **pictures}
@@ -329,8 +332,8 @@ def tick_label(char: str) -> str:
     return {"\n": "⏎", " ": "␣", "$": r"\$"}.get(char, char if char.isprintable() else "?")
 
 
-def plot_attention(maps: list, text: str, path: Path) -> None:
-    """One panel per (layer, head): attention weights (T, T), the snippet's characters as tick labels
+def plot_attention(maps: list, text: str | list[str], path: Path) -> None:
+    """One panel per (layer, head): attention weights (T, T), the snippet's tokens as tick labels
     (keys along the bottom row, queries down the left column)."""
     plt = _pyplot()
     layers, heads = len(maps), maps[0].shape[0]
