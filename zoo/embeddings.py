@@ -63,8 +63,8 @@ def embedding_summary(model: Any, train_ids: np.ndarray, tokenizer: Any) -> dict
     queries = [int(i) for i in frequent if tokenizer.decode([int(i)]).strip()][:QUERIED]  # no spaces
     neighbours = nearest_neighbours(embeddings, np.asarray(queries, dtype=np.int64), NEIGHBOURS)
 
-    def spell(i: int) -> str:  # the token's text, escaped: '\n', ' ', 'the'
-        return repr(tokenizer.decode([i]))[1:-1]
+    def spell(i: int) -> str:  # the token's text, escaped and with visible spaces: '\n', '␣', 'the'
+        return repr(tokenizer.decode([i]))[1:-1].replace(" ", "␣")
 
     return {
         "labels": [spell(int(i)) for i in frequent],
