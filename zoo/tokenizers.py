@@ -247,8 +247,9 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
     """BPE over unique words weighted by ``freqs``, with incremental pair counts.
 
     ``counts[pair]`` = sum over words of freq * occurrences; ``where[pair]`` = indices of words that
-    contain it. A heap of ``(-count, pair)`` entries finds the best pair; stale entries (whose count
-    changed since they were pushed) are skipped when popped.
+    contain it. A merge updates only the pairs whose count it changes, in the words that held the pair.
+    A heap of ``(-count, pair)`` entries finds the best pair; stale entries (whose count changed since
+    they were pushed) are skipped when popped.
     """
     counts: Counter = Counter()
     where: dict[tuple[int, int], set[int]] = {}
@@ -268,15 +269,22 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
         changed = set()
         for index in where.pop(pair):
             old, new = words[index], _merge(words[index], pair, new_id)
-            old_pairs, new_pairs = _pairs(old), _pairs(new)
-            for p, n in old_pairs.items():
-                counts[p] -= n * freqs[index]
-                if p not in new_pairs and p in where:
+            delta: dict[tuple[int, int], int] = {}  # per pair: occurrences after - before
+            for p in pairwise(old):
+                delta[p] = delta.get(p, 0) - 1
+            new_pairs = set(pairwise(new))
+            for p in pairwise(new):
+                delta[p] = delta.get(p, 0) + 1
+            freq = freqs[index]
+            for p, d in delta.items():
+                if d == 0:
+                    continue
+                counts[p] += d * freq
+                changed.add(p)
+                if p in new_pairs:
+                    where.setdefault(p, set()).add(index)
+                elif p in where:
                     where[p].discard(index)
-            for p, n in new_pairs.items():
-                counts[p] += n * freqs[index]
-                where.setdefault(p, set()).add(index)
-            changed.update(old_pairs, new_pairs)
             words[index] = new
         counts.pop(pair, None)
         for p in changed - {pair}:
