@@ -1,7 +1,9 @@
 """Checkpoints written by an earlier release still load, and sample and score exactly as they did.
 
 The fixtures in ``tests/data/checkpoints-0.1.0`` were written by tinygrad_lm 0.1.0 (before the zoo was
-split by responsibility), together with what its ``sample`` and ``eval`` printed for them.
+split by responsibility), together with what its ``sample`` printed for them (unchanged since) and what
+``eval`` prints for them now (0.1.0's output is kept beside it: evaluation has since scored the first
+validation token too; see the fixtures' README).
 """
 
 from __future__ import annotations

@@ -220,8 +220,10 @@ def test_argument_errors():
         NGramLM(order=2, smoothing="witten-bell")
     with pytest.raises(ValueError, match="k must"):
         NGramLM(order=2, smoothing="addk", k=0)
-    with pytest.raises(ValueError, match="int64"):
-        NGramLM(order=11).fit([0, 1, 2], vocab_size=65)
+    with pytest.raises(ValueError, match="int64"):  # the codes only; keys="auto" switches to wide keys
+        NGramLM(order=11, keys="codes").fit([0, 1, 2], vocab_size=65)
+    with pytest.raises(ValueError, match="keys must be one of"):
+        NGramLM(order=2, keys="huge")
     with pytest.raises(ValueError, match="vocab_size"):
         NGramLM(order=2).fit([0, 5], vocab_size=5)
     with pytest.raises(RuntimeError, match="fit"):

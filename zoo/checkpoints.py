@@ -2,8 +2,9 @@
 
 A checkpoint is one ``tinygrad_lm.save`` archive holding the trainer's state (``Trainer.save``: the
 weights, optimizer, generator, stream position; or the fitted n-gram's counts under ``"ngram"``) plus
-``"zoo"``: the model's catalog name and config, the tokenizer's characters and the dataset, which is
-what ``load_checkpoint`` needs to rebuild the model through ``zoo.catalog``.
+``"zoo"``: the model's catalog name and config, the tokenizer (``to_dict``: its kind and vocabulary;
+checkpoints from before the other kinds hold a character tokenizer without a ``type``) and the
+dataset, which is what ``load_checkpoint`` needs to rebuild the model through ``zoo.catalog``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any, NamedTuple
 import tinygrad_lm as tg
 from zoo.catalog import instantiate, model_spec
 from zoo.models import NGramLM
-from zoo.tokenizers import CharTokenizer
+from zoo.tokenizers import tokenizer_from_dict
 from zoo.train import Trainer
 
 
-def checkpoint_info(name: str, config: Any, tokenizer: CharTokenizer, data: dict) -> dict:
+def checkpoint_info(name: str, config: Any, tokenizer: Any, data: dict) -> dict:
     """What ``sample``/``eval``/``--resume`` need besides the weights: model, config, tokenizer, data."""
     return {"model": name, "config": asdict(config), "tokenizer": tokenizer.to_dict(), "data": data}
 
@@ -37,7 +38,7 @@ class Checkpoint(NamedTuple):
     """What ``load_checkpoint`` returns; ``train_config`` is the saved ``TrainConfig`` (None for n-grams)."""
 
     model: Any
-    tokenizer: CharTokenizer
+    tokenizer: Any
     info: dict
     train_config: dict | None
 
@@ -51,8 +52,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> Checkpoint:
     if "zoo" not in checkpoint:
         raise ValueError(f"{path} is not a zoo checkpoint (write one with `python -m zoo train`)")
     info = checkpoint["zoo"]
-    chars = info["tokenizer"]
-    tokenizer = CharTokenizer(chars["chars"], unk=chars["unk"], boundary=chars["boundary"])
+    tokenizer = tokenizer_from_dict(info["tokenizer"], f"{path}: the tokenizer")
     spec = model_spec(info["model"])
     if not spec.neural:
         return Checkpoint(NGramLM.from_state_dict(checkpoint["ngram"], device), tokenizer, info, None)

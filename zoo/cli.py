@@ -42,6 +42,10 @@ OPTIONS: dict[str, dict] = {
         "help": "BLAS threads (default 1, or OPENBLAS_NUM_THREADS when set): use the idle cores "
         "for speed; on busy cores more threads are far slower",
     },
+    "--tokenizer": {
+        "default": "char",
+        "help": "char (default), bpe:N (N merges) or word[:M] (words seen M times, default 2)",
+    },
     "--checkpoint": {"required": True, "metavar": "PATH", "help": "a checkpoint.npz written by `train`"},
 }
 
@@ -94,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="smaller models, 5 s each (unless --budget), first "
         f"{QUICK_VAL_TOKENS:,} validation characters: under a minute in all",
     )
+    p.add_argument(
+        "--tokenizer",
+        default="char",
+        help="comma list of char, bpe:N, word[:M]: every model under each, one leaderboard in bits/char "
+        "(default char)",
+    )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
 
@@ -108,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         (*data, "--val-tokens", "--no-progress"),
     )
     p.add_argument("--model", choices=list(catalog.CATALOG), help="the model (required unless --resume)")
+    p.add_argument("--tokenizer", **OPTIONS["--tokenizer"])
     p.add_argument("--out", required=True, metavar="DIR", help="where checkpoint.npz and the report go")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help=f"optimizer steps (default {DEFAULT_TRAIN_STEPS})")
@@ -141,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--checkpoint", "--device", "--seed", "--threads"),
     )
     p.add_argument("--prompt", help="text to continue (default: a newline)")
+    p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
     p.add_argument("--tokens", type=int, default=200, help="characters to generate (default %(default)s)")
     p.add_argument("--temperature", type=float, default=0.8, help="0 means greedy (default %(default)s)")
     p.add_argument("--top-k", type=int, help="sample among the k most probable characters only")
@@ -155,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--checkpoint", "--data-path", "--device", "--seed", "--threads", "--val-tokens"),
     )
     p.add_argument("--dataset", help=f"the corpus to score (default: the checkpoint's): {DATASETS}")
+    p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
     p.add_argument(
         "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
     )

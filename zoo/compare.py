@@ -22,6 +22,7 @@ from typing import Any
 import tinygrad_lm as tg
 from zoo.catalog import QUICK_CURVE, build_model, make_trainer, model_config, model_spec
 from zoo.datasets import Dataset
+from zoo.embeddings import embedding_summary
 from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
 from zoo.train import Budget, train_with_progress
@@ -55,13 +56,20 @@ def run_comparison(
             model, result = _train_and_evaluate(name, data, options)
             if name == "gpt":
                 attention = attention_snippet(model, data)
+            if name in ("gpt", _embedded_recurrent(options.models)):
+                result.embeddings = embedding_summary(model, data.train_ids, data.tokenizer)
         else:
             model, result = fit_ngram(model_config("ngram", data.vocab_size, options.quick), data)
         add_sample(result, model, data, options.seed)
         log(describe_result(result))
         results.append(result)
-    results.sort(key=lambda r: r.val["nats_per_token"])
+    results.sort(key=lambda r: r.val["bits_per_char"])
     return results, attention
+
+
+def _embedded_recurrent(models: tuple[str, ...]) -> str | None:
+    """The recurrent model whose embeddings the report shows: the GRU, else the LSTM, else the RNN."""
+    return next((name for name in ("gru", "lstm", "rnn") if name in models), None)
 
 
 def _train_and_evaluate(name: str, data: Dataset, options: CompareOptions) -> tuple[Any, ModelResult]:

@@ -1,14 +1,9 @@
 """Exact evaluation of any language model on a token sequence.
 
-Every model is scored on the same targets: ``ids[1:]`` of the validation ids (the first token has
-no context), each exactly once. With L the summed negative log-likelihood in nats,
-
-    nats per token   = L / (N - 1)
-    perplexity       = exp(nats per token)
-    bits per char    = L / (characters of the scored text) / ln 2
-
-For a character tokenizer characters equal tokens; for BPE the characters are counted in the
-decoded text of the targets.
+Every model is scored on the same targets: ``ids[1:]``, each exactly once; ``ids[0]`` only
+conditions the first of them (``zoo.datasets`` makes it the last token of the training text, so
+``ids[1:]`` is the whole validation text). The figures, per token and per character and UTF-8 byte
+of the scored text (the units that compare tokenizers), are those of ``zoo.units.figures``.
 
 * n-gram models answer ``score(ids)`` (log-probabilities of ids[1:]) directly;
 * attention models are run over sliding windows (``zoo.batching.eval_windows``) with stride T/2, so
@@ -19,7 +14,6 @@ decoded text of the targets.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -28,6 +22,7 @@ import tinygrad_lm as tg
 from tinygrad_lm import asnumpy
 
 from .batching import eval_streams, eval_windows
+from .units import figures, text_units
 
 
 def evaluate(
@@ -38,21 +33,15 @@ def evaluate(
     stride: int | None = None,
     device: str = "cpu",
 ) -> dict:
-    """``{"nats_per_token", "bits_per_char", "perplexity", "tokens", "characters"}`` over ``ids[1:]``."""
+    """``zoo.units.figures`` of ``ids[1:]`` (nats and bits per token, perplexity per token, bits per
+    character and per byte, the counts); without a ``tokenizer`` a token counts as one character."""
     ids = np.asarray(ids, dtype=np.int64)
     if len(ids) < 2:
         raise ValueError(f"evaluate: need at least 2 tokens to score one, got {len(ids)}")
     total_nats = float(-summed_log_likelihood(model, ids, batch_size, stride, device))
     tokens = len(ids) - 1
-    characters = tokens if tokenizer is None else len(tokenizer.decode(ids[1:]))
-    nats_per_token = total_nats / tokens
-    return {
-        "nats_per_token": nats_per_token,
-        "bits_per_char": total_nats / characters / math.log(2),
-        "perplexity": math.exp(nats_per_token),
-        "tokens": tokens,
-        "characters": characters,
-    }
+    characters, utf8_bytes = (tokens, tokens) if tokenizer is None else text_units(tokenizer, ids[1:])
+    return figures(total_nats, tokens, characters, utf8_bytes)
 
 
 def summed_log_likelihood(

@@ -6,6 +6,8 @@ Pictures (matplotlib, Agg backend, written next to the report):
   neural model on the same axes; the n-gram as a horizontal line, the entropy floor (synthetic
   corpora) as a dashed line;
 * ``bits_per_char.png``: the final validation bits per character of every model;
+* ``embeddings.png`` (``zoo.embeddings_report``): a PCA of the token embeddings of the GPT and one
+  recurrent model, with their nearest neighbours by cosine in report.md;
 * ``attention.png``: the GPT's attention weights softmax(q k^T / sqrt(d)) of every layer and head on
   a validation snippet, row = query character, column = the key characters it attends to.
 """
@@ -23,7 +25,23 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-HEADERS = ("model", "params", "steps", "tokens", "train s", "tokens/s", "val nats/tok", "bits/char", "ppl")
+from zoo.embeddings_report import PICTURE, embedded_models, neighbours_markdown, plot_embeddings
+
+HEADERS = (
+    "model",
+    "tokenizer",
+    "vocab",
+    "tok/char",
+    "params",
+    "steps",
+    "tokens",
+    "train s",
+    "tokens/s",
+    "val nats/tok",
+    "ppl/tok",
+    "bits/char",
+    "bits/byte",
+)
 
 
 def printable(text: str) -> str:
@@ -75,12 +93,19 @@ def make_results(title: str, argv: list[str], data: Any, models: list, budget: A
 def attention_snippet(model: Any, data: Any, length: int = 32) -> dict:
     """The GPT's attention weights on ~32 validation characters of ``data`` (a ``zoo.datasets.Dataset``):
     ``{"text", "maps"}``, maps being one (heads, T, T) array per layer (for ``attention.png``)."""
-    text = data.corpus.val[: min(length, model.context_length)]
-    maps = model.attention_maps(data.tokenizer.encode(text)[None, :])
-    return {"text": text, "maps": [layer[0] for layer in maps]}
+    ids = data.tokenizer.encode(data.corpus.val[:length])[: min(length, model.context_length)]
+    tokens = [data.tokenizer.decode([int(i)]) for i in ids]  # the tick labels: one per token
+    maps = model.attention_maps(ids[None, :])
+    return {"text": "".join(tokens), "tokens": tokens, "maps": [layer[0] for layer in maps]}
 
 
 # ----------------------------------------------------------------------------------- the table
+def model_label(m: dict) -> str:
+    """A model's name, with its tokenizer unless it reads characters: ``gpt [bpe:512]``."""
+    tokenizer = m.get("tokenizer", "char")
+    return m["name"] if tokenizer == "char" else f"{m['name']} [{tokenizer}]"
+
+
 def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the leaderboard (models already sorted, best first)."""
     floor = results["corpus"]["entropy_rate"]
@@ -91,14 +116,18 @@ def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
         val = m["val"]
         row = [
             name,
+            m.get("tokenizer", "char"),
+            f"{m.get('vocab_size', 0):,}",
+            f"{val.get('tokens_per_char', 1.0):.3f}",
             f"{m['parameters']:,}",
             f"{m['steps']:,}" if m["steps"] else "-",
             f"{m['tokens']:,}",
             f"{m['seconds']:.1f}",
             f"{m['tokens_per_second']:,.0f}",
             f"{val['nats_per_token']:.4f}",
-            f"{val['bits_per_char']:.4f}",
             f"{val['perplexity']:.3f}",
+            f"{val['bits_per_char']:.4f}",
+            f"{val['bits_per_byte']:.4f}" if "bits_per_byte" in val else "-",
         ]
         rows.append(row + ([f"{val['nats_per_token'] - floor:+.4f}"] if floor is not None else []))
     return headers, rows
@@ -126,7 +155,9 @@ def summary_lines(corpus: dict, budget: str, seed: int, device: str, quick: bool
     """What was run, in a few lines (the console and report.md)."""
     lines = [
         f"corpus {corpus['name']}: {corpus['train_characters']:,} training characters, "
-        f"{corpus['val_tokens_scored']:,} validation characters scored, vocabulary {corpus['vocab_size']}"
+        f"{corpus['val_tokens_scored']:,} validation tokens scored"
+        + (f" ({corpus['val_characters_scored']:,} characters)" if "val_characters_scored" in corpus else "")
+        + f", tokenizer {corpus.get('tokenizer', 'char')}, vocabulary {corpus['vocab_size']:,}"
     ]
     if corpus["val_note"]:
         lines.append(f"validation subset: {corpus['val_note']}")
@@ -156,7 +187,7 @@ def console_report(results: dict) -> str:
     lines += [ngram_orders(m) for m in results["models"] if m.get("orders")]
     lines.append(f"\nSamples after the prompt {printable(results['prompt'])!r} ({results['sampling']}):")
     for m in results["models"]:
-        lines.append(f"\n--- {m['name']} ---\n{printable(results['prompt'] + m['sample'])}")
+        lines.append(f"\n--- {model_label(m)} ---\n{printable(results['prompt'] + m['sample'])}")
     return "\n".join(lines)
 
 
@@ -168,11 +199,16 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
     pictures = {"curves": "curves.png", "bits_per_char": "bits_per_char.png"}
     if attention is not None:
         pictures["attention"] = "attention.png"
+    if embedded_models(results):
+        pictures["embeddings"] = PICTURE
+        plot_embeddings(results, out / PICTURE)
     results = {**results, "pictures": pictures}
     plot_curves(results, out / pictures["curves"])
     plot_bits_per_char(results, out / pictures["bits_per_char"])
     if attention is not None:
-        plot_attention(attention["maps"], attention["text"], out / pictures["attention"])
+        plot_attention(
+            attention["maps"], attention.get("tokens", attention["text"]), out / pictures["attention"]
+        )
     _write_text(out / "results.json", json.dumps(strict_json(results), indent=2, allow_nan=False) + "\n")
     _write_text(out / "report.md", markdown_report(results, attention))
     return {"results": "results.json", "report": "report.md", **pictures}
@@ -204,9 +240,12 @@ def markdown_report(results: dict, attention: dict | None = None) -> str:
     parts += ["## Pictures", ""] + [f"![{name}]({file})" for name, file in results["pictures"].items()]
     if attention is not None:
         parts += ["", f"Attention snippet: `{printable(attention['text'])!r}`"]
+    if embedded_models(results):
+        parts += ["", "## Nearest neighbours of frequent tokens (token embeddings)", ""]
+        parts += neighbours_markdown(results)
     parts += ["", f"## Samples (prompt {printable(results['prompt'])!r}, {results['sampling']})", ""]
     for m in results["models"]:
-        parts += [f"### {m['name']}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]
+        parts += [f"### {model_label(m)}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]
     return "\n".join(parts)
 
 
@@ -249,7 +288,7 @@ def plot_curves(results: dict, path: Path) -> None:
                     [p["val"] for p in m["curve"]],
                     marker="o",
                     ms=3,
-                    label=m["name"],
+                    label=model_label(m),
                 )
     for ax, xlabel in zip(axes, ("training seconds", "training tokens"), strict=True):
         if floor is not None:
@@ -274,7 +313,7 @@ def plot_bits_per_char(results: dict, path: Path) -> None:
     plt = _pyplot()
     models = results["models"]
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(models) + 1.5))
-    names = [m["name"] for m in models][::-1]
+    names = [model_label(m) for m in models][::-1]
     values = [m["val"]["bits_per_char"] for m in models][::-1]
     bars = ax.barh(names, values, color="tab:blue")
     ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
@@ -293,8 +332,8 @@ def tick_label(char: str) -> str:
     return {"\n": "⏎", " ": "␣", "$": r"\$"}.get(char, char if char.isprintable() else "?")
 
 
-def plot_attention(maps: list, text: str, path: Path) -> None:
-    """One panel per (layer, head): attention weights (T, T), the snippet's characters as tick labels
+def plot_attention(maps: list, text: str | list[str], path: Path) -> None:
+    """One panel per (layer, head): attention weights (T, T), the snippet's tokens as tick labels
     (keys along the bottom row, queries down the left column)."""
     plt = _pyplot()
     layers, heads = len(maps), maps[0].shape[0]

@@ -8,7 +8,6 @@ makes one row, ``python -m zoo compare`` one per model.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -38,6 +37,9 @@ class ModelResult:
     curve: list = field(default_factory=list)
     orders: list | None = None  # the n-gram's validation figure per order
     sample: str = ""
+    tokenizer: str = "char"  # zoo.tokenizer_spec's name of the tokenizer the model reads and writes
+    vocab_size: int = 0
+    embeddings: dict | None = None  # zoo.embeddings.embedding_summary (the GPT, one recurrent model)
 
     @property
     def tokens_per_second(self) -> float:
@@ -52,8 +54,7 @@ def fit_ngram(
 ) -> tuple[NGramLM, ModelResult]:
     """Fit the n-gram: order ``config.order``, or each order 1..max_order keeping the best on validation
     (``log`` gets a line per order)."""
-    largest = max(1, int(math.log(2**63 - 1) / math.log(max(2, data.vocab_size))))  # V**n fits int64
-    orders = [config.order] if config.order else range(1, min(config.max_order, largest) + 1)
+    orders = [config.order] if config.order else range(1, config.max_order + 1)  # any V: wide keys
     best, per_order = None, []
     for order in orders:
         started = time.perf_counter()
@@ -77,6 +78,8 @@ def fit_ngram(
         val=val,
         config=asdict(config),
         orders=per_order,
+        tokenizer=data.tokenizer_name,
+        vocab_size=data.vocab_size,
     )
     return model, result
 
@@ -96,6 +99,8 @@ def neural_result(name: str, trainer: Trainer, data: Dataset, device: str) -> Mo
         config=asdict(model.config),
         training=asdict(trainer.config),
         curve=list(state.curve),
+        tokenizer=data.tokenizer_name,
+        vocab_size=data.vocab_size,
     )
 
 
@@ -107,7 +112,10 @@ def add_sample(result: ModelResult, model: Any, data: Dataset, seed: int) -> Non
 def describe_result(result: ModelResult) -> str:
     """The line printed when a model finishes."""
     order = f" (order {result.config['order']})" if result.orders else ""
+    tokenizer = "" if result.tokenizer == "char" else f" [{result.tokenizer}]"
     return (
-        f"{result.name}{order}: {result.parameters:,} parameters, {result.steps:,} steps, "
-        f"{result.tokens:,} tokens, {result.seconds:.1f} s, val {result.val['nats_per_token']:.4f} nats/token"
+        f"{result.name}{order}{tokenizer}: {result.parameters:,} parameters, {result.steps:,} steps, "
+        f"{result.tokens:,} tokens, {result.seconds:.1f} s, "
+        f"val {result.val['nats_per_token']:.4f} nats/token, "
+        f"{result.val['bits_per_char']:.4f} bits/char"
     )

@@ -1,22 +1,24 @@
-"""Tokenizers: characters, and byte-level byte-pair encoding trained from scratch.
+"""Tokenizers: characters, byte-level byte-pair encoding trained from scratch, and words
+(``zoo.word_tokenizer.WordTokenizer``, re-exported here).
 
-Both map ``str -> np.ndarray[int64]`` (``encode``) and back (``decode``), and save to / load from
-JSON (``save``/``load``; ``load_tokenizer`` reads either kind).
+All map ``str -> np.ndarray[int64]`` (``encode``) and back (``decode``), give the UTF-8 bytes of each
+token (``token_bytes``, what bits per byte and per character are counted from), and save to / load
+from JSON (``save``/``load``, ``to_dict``/``from_dict``; ``load_tokenizer`` and
+``tokenizer_from_dict`` read any kind).
 
 Unknown characters (``CharTokenizer``): ``encode`` raises a ``ValueError`` that counts the distinct
 unseen characters and their occurrences and shows the most frequent, unless the tokenizer has an
 ``unk`` character, to which unseen characters then map. To cover a validation split, opt in with
 ``CharTokenizer.fit(train, extra_chars=val)`` (adds val's characters to the vocabulary) or
-``unk=...``. ``ByteBPETokenizer`` has no unknowns: every string is bytes.
+``unk=...``. ``ByteBPETokenizer`` has no unknowns: every valid Unicode string is bytes; a string
+with a lone surrogate is refused before any work (``check_utf8_encodable``).
 """
 
 from __future__ import annotations
 
 import heapq
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -24,35 +26,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .tokenizer_io import check_utf8_encodable, ids_array, write_json_atomic
+from .word_tokenizer import WordTokenizer
+
+__all__ = [
+    "CHUNK_PATTERN",
+    "ByteBPETokenizer",
+    "CharTokenizer",
+    "WordTokenizer",
+    "load_tokenizer",
+    "tokenizer_from_dict",
+]
+
 # GPT-2's pre-tokenisation without contractions, in stdlib ``re``: a word with its leading space,
 # a number, a run of punctuation (``_`` included), trailing whitespace runs. Every character matches.
 CHUNK_PATTERN = r" ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+"
 
 
-def _write_json_atomic(path: str | Path, obj: dict) -> None:
-    """Write JSON to a temp file in the same directory, then ``os.replace`` it onto ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _code_points(text: str) -> np.ndarray:
     """The Unicode code points of ``text`` as a uint32 array (lone surrogates included)."""
     return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype="<u4")
-
-
-def _ids_array(ids: Iterable[int] | np.ndarray, vocab_size: int) -> np.ndarray:
-    ids = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).ravel()
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        bad = ids[(ids < 0) | (ids >= vocab_size)][0]
-        raise ValueError(f"token id {bad} out of range for a vocabulary of {vocab_size}")
-    return ids
 
 
 class CharTokenizer:
@@ -76,6 +69,7 @@ class CharTokenizer:
         self._code_points = _code_points("".join(chars)).astype(np.int64)
         self._order = np.argsort(self._code_points)  # ids sorted by code point, for searchsorted
         self._sorted_points = self._code_points[self._order]
+        self.token_bytes = [c.encode("utf-8", errors="surrogatepass") for c in chars]  # id -> its UTF-8
 
     @classmethod
     def fit(
@@ -130,19 +124,22 @@ class CharTokenizer:
         return [self.encode(self.boundary + item + self.boundary) for item in items]
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
-        ids = _ids_array(ids, self.vocab_size)
+        ids = ids_array(ids, self.vocab_size)
         return self._code_points[ids].astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
 
     def to_dict(self) -> dict:
         return {"type": "CharTokenizer", "chars": self.chars, "unk": self.unk, "boundary": self.boundary}
 
+    @classmethod
+    def from_dict(cls, state: dict) -> CharTokenizer:
+        return cls(state["chars"], unk=state.get("unk"), boundary=state.get("boundary"))
+
     def save(self, path: str | Path) -> None:
-        _write_json_atomic(path, self.to_dict())
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> CharTokenizer:
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(state["chars"], unk=state["unk"], boundary=state["boundary"])
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={self.vocab_size})"
@@ -176,6 +173,7 @@ class ByteBPETokenizer:
         """Learn ``vocab_size - 256`` merges (fewer if the text runs out of pairs)."""
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the byte tokens), got {vocab_size}")
+        check_utf8_encodable(text, "ByteBPETokenizer.train")
         chunk_counts = Counter(re.findall(pattern, text))
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
         return cls(_learn_merges(words, list(chunk_counts.values()), vocab_size - 256), pattern)
@@ -185,6 +183,8 @@ class ByteBPETokenizer:
         return 256 + len(self.merges)
 
     def encode(self, text: str) -> np.ndarray:
+        """Token ids (int64, 1-D); a text with a lone surrogate is refused before any work."""
+        check_utf8_encodable(text, "ByteBPETokenizer.encode")
         ids: list[int] = []
         for chunk in self._regex.findall(text):
             cached = self._cache.get(chunk)
@@ -205,19 +205,22 @@ class ByteBPETokenizer:
         return tokens
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
-        ids = _ids_array(ids, self.vocab_size)
+        ids = ids_array(ids, self.vocab_size)
         return b"".join(self.token_bytes[i] for i in ids.tolist()).decode("utf-8", errors="replace")
 
     def to_dict(self) -> dict:
         return {"type": "ByteBPETokenizer", "pattern": self.pattern, "merges": [list(m) for m in self.merges]}
 
+    @classmethod
+    def from_dict(cls, state: dict) -> ByteBPETokenizer:
+        return cls([tuple(m) for m in state["merges"]], state["pattern"])
+
     def save(self, path: str | Path) -> None:
-        _write_json_atomic(path, self.to_dict())
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> ByteBPETokenizer:
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls([tuple(m) for m in state["merges"]], state["pattern"])
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def __repr__(self) -> str:
         return f"ByteBPETokenizer(vocab_size={self.vocab_size})"
@@ -244,8 +247,9 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
     """BPE over unique words weighted by ``freqs``, with incremental pair counts.
 
     ``counts[pair]`` = sum over words of freq * occurrences; ``where[pair]`` = indices of words that
-    contain it. A heap of ``(-count, pair)`` entries finds the best pair; stale entries (whose count
-    changed since they were pushed) are skipped when popped.
+    contain it. A merge updates only the pairs whose count it changes, in the words that held the pair.
+    A heap of ``(-count, pair)`` entries finds the best pair; stale entries (whose count changed since
+    they were pushed) are skipped when popped.
     """
     counts: Counter = Counter()
     where: dict[tuple[int, int], set[int]] = {}
@@ -265,15 +269,22 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
         changed = set()
         for index in where.pop(pair):
             old, new = words[index], _merge(words[index], pair, new_id)
-            old_pairs, new_pairs = _pairs(old), _pairs(new)
-            for p, n in old_pairs.items():
-                counts[p] -= n * freqs[index]
-                if p not in new_pairs and p in where:
+            delta: dict[tuple[int, int], int] = {}  # per pair: occurrences after - before
+            for p in pairwise(old):
+                delta[p] = delta.get(p, 0) - 1
+            new_pairs = set(pairwise(new))
+            for p in pairwise(new):
+                delta[p] = delta.get(p, 0) + 1
+            freq = freqs[index]
+            for p, d in delta.items():
+                if d == 0:
+                    continue
+                counts[p] += d * freq
+                changed.add(p)
+                if p in new_pairs:
+                    where.setdefault(p, set()).add(index)
+                elif p in where:
                     where[p].discard(index)
-            for p, n in new_pairs.items():
-                counts[p] += n * freqs[index]
-                where.setdefault(p, set()).add(index)
-            changed.update(old_pairs, new_pairs)
             words[index] = new
         counts.pop(pair, None)
         for p in changed - {pair}:
@@ -282,10 +293,29 @@ def _learn_merges(words: list[list[int]], freqs: list[int], n_merges: int) -> li
     return merges
 
 
-def load_tokenizer(path: str | Path) -> CharTokenizer | ByteBPETokenizer:
-    """Load a tokenizer saved by either class (dispatch on the JSON ``type``)."""
-    kind = json.loads(Path(path).read_text(encoding="utf-8")).get("type")
-    classes = {"CharTokenizer": CharTokenizer, "ByteBPETokenizer": ByteBPETokenizer}
-    if kind not in classes:
-        raise ValueError(f"{path}: unknown tokenizer type {kind!r}")
-    return classes[kind].load(path)
+TOKENIZER_CLASSES = {
+    "CharTokenizer": CharTokenizer,
+    "ByteBPETokenizer": ByteBPETokenizer,
+    "WordTokenizer": WordTokenizer,
+}
+
+
+def tokenizer_from_dict(
+    state: dict, where: str = "tokenizer"
+) -> CharTokenizer | ByteBPETokenizer | WordTokenizer:
+    """The tokenizer ``to_dict`` described (dispatch on ``type``; a dict without one is a CharTokenizer,
+    as the checkpoints written before the other kinds existed)."""
+    kind = state.get("type", "CharTokenizer")
+    if kind not in TOKENIZER_CLASSES:
+        raise ValueError(
+            f"{where}: unknown tokenizer type {kind!r}, expected one of {sorted(TOKENIZER_CLASSES)}"
+        )
+    return TOKENIZER_CLASSES[kind].from_dict(state)
+
+
+def load_tokenizer(path: str | Path) -> CharTokenizer | ByteBPETokenizer | WordTokenizer:
+    """Load a tokenizer saved by any of the classes (dispatch on the JSON ``type``)."""
+    state = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "type" not in state:
+        raise ValueError(f"{path}: unknown tokenizer type None")
+    return tokenizer_from_dict(state, str(path))

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from zoo.tokenizer_spec import parse_tokenizer_spec, tokenizer_name, unknown_characters
+
 QUICK_VAL_TOKENS = 4000
 """``--quick`` scores only this many validation characters."""
 
@@ -42,7 +44,19 @@ def val_tokens(args: argparse.Namespace) -> int | None:
 
 def check_vocabulary(tokenizer: Any, text: str, what: str) -> None:
     """A ValueError naming the characters of ``text`` (``what``) that ``tokenizer`` does not know."""
-    unknown = sorted(set(text) - set(tokenizer.chars))
+    unknown = unknown_characters(tokenizer, text)
     if unknown:
         shown = " ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         raise ValueError(f"{what} has {len(unknown)} character(s) outside the model's vocabulary: {shown}")
+
+
+def check_tokenizer_option(args: argparse.Namespace, tokenizer: Any) -> None:
+    """``--tokenizer`` of sample/eval, when given, must name the checkpoint's own tokenizer (the only
+    one whose ids its model reads)."""
+    wanted = getattr(args, "tokenizer", None)
+    if wanted is None:
+        return
+    kind, number = parse_tokenizer_spec(wanted)
+    own = tokenizer_name(tokenizer)
+    if (kind if number is None else f"{kind}:{number}") != own:
+        raise ValueError(f"--tokenizer {wanted}: the checkpoint's model reads {own} tokens; expected {own}")

@@ -1,5 +1,6 @@
-"""``python -m zoo compare``: every model of ``--models`` on one corpus, then the report (``zoo.compare``
-does the comparison itself)."""
+"""``python -m zoo compare``: every model of ``--models`` under every tokenizer of ``--tokenizer`` on one
+corpus, one leaderboard sorted by bits per character, then the report (``zoo.compare`` does the
+comparison itself)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoo import catalog, compare, report
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
+from zoo.tokenizer_spec import parse_tokenizer_list
 from zoo.train import Budget
 
 
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
             quick=args.quick,
             progress=show_progress(args),
         )
-        data = load_dataset(args.dataset, args.data_path, val_tokens(args))
+        specs = parse_tokenizer_list(args.tokenizer)
+        data = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=specs[0])
     out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
     count = len(options.models)
     say(f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each")
@@ -38,6 +41,18 @@ def run(args: argparse.Namespace) -> int:
     ):
         say(line)
     models, attention = compare.run_comparison(options, data, log=say)
+    described = [data.describe()]
+    for spec in specs[1:]:  # the same corpus and validation text under each further tokenizer
+        with user_input():
+            other = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=spec)
+        described.append(other.describe())
+        say(
+            report.summary_lines(
+                described[-1], options.budget.describe(), args.seed, options.device, args.quick
+            )[0]
+        )
+        models += compare.run_comparison(options, other, log=say)[0]
+    models.sort(key=lambda result: result.val["bits_per_char"])
     results = report.make_results(
         f"Model comparison on {data.corpus.name}",
         args.argv,
@@ -49,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         out=str(out),
         **sample_settings(data, args.seed),
+        tokenizers=described,
     )
     files = report.write_report(results, out, attention)
     print("\n" + report.console_report(results))

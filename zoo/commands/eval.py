@@ -7,8 +7,8 @@ import argparse
 import tinygrad_lm as tg
 from zoo import report
 from zoo.checkpoints import load_checkpoint
-from zoo.commands.common import check_vocabulary, user_input
-from zoo.datasets import open_corpus
+from zoo.commands.common import check_tokenizer_option, check_vocabulary, user_input
+from zoo.datasets import load_dataset, open_corpus
 from zoo.evaluate import evaluate
 
 
@@ -17,10 +17,11 @@ def run(args: argparse.Namespace) -> int:
     with user_input():
         device = tg.parse_device(args.device)
         model, tokenizer, info, _ = load_checkpoint(args.checkpoint, device)
+        check_tokenizer_option(args, tokenizer)
         data = {"dataset": args.dataset, "data_path": args.data_path} if args.dataset else info["data"]
         corpus = open_corpus(data["dataset"], data["data_path"])
         check_vocabulary(tokenizer, corpus.val, f"the validation text of {corpus.name}")
-    ids = tokenizer.encode(corpus.val)[: args.val_tokens + 1 if args.val_tokens else None]
+        ids = load_dataset(data["dataset"], data["data_path"], args.val_tokens, tokenizer).val_ids
     figures = evaluate(model, ids, tokenizer, batch_size=args.batch_size, device=device)
     rows = [
         [key, f"{value:,}" if isinstance(value, int) else f"{value:.4f}"] for key, value in figures.items()

@@ -20,6 +20,7 @@ from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
 from zoo.sampling import sample_settings
 from zoo.threads import blas_threads
+from zoo.tokenizer_spec import parse_tokenizer_spec
 from zoo.train import Budget, TrainConfig, Trainer, train_with_progress
 
 DEFAULT_TRAIN_STEPS = 2000
@@ -107,7 +108,8 @@ def _new_trainer(args: argparse.Namespace, device: str, budget: Budget) -> tuple
         raise ValueError(f"--model is required unless --resume; valid models: {', '.join(catalog.CATALOG)}")
     name = args.model
     model_overrides, train_overrides = catalog.parse_settings(args.set, name)
-    data = load_dataset(args.dataset, args.data_path, val_tokens(args))
+    parse_tokenizer_spec(args.tokenizer)  # a bad spec fails before the corpus is read
+    data = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=args.tokenizer)
     config = catalog.model_config(name, data.vocab_size, args.quick, **model_overrides)
     data_info = {"dataset": args.dataset, "data_path": args.data_path, "val_tokens": val_tokens(args)}
     info = checkpoint_info(name, config, data.tokenizer, {**data_info, "quick": args.quick})

@@ -23,15 +23,16 @@ sequence) is scored by the lower-order model of its length. Discounts come from 
 counts ``n_r`` of each order's own counts (see ``kn_discounts`` and ``modified_kn_discounts``);
 every discount lies in ``(0, r]``, so each ``P_m`` sums to 1 and no token gets probability 0.
 
-Implementation: an m-gram ``(w_1 .. w_m)`` is one int64 code ``sum_j w_j V^(m-j)`` (so ``V^n`` must
-fit in int64), its history is ``code // V`` and its suffix ``code % V^(m-1)``. Each order keeps its
-sorted unique codes with their counts; lookups are ``searchsorted``. Everything runs through
-``xp = get_xp(ids)``, on NumPy or CuPy.
+Implementation (``zoo.models.ngram_keys``): an m-gram is one int64 key ``history * V + w``, where
+the history is its int64 code when ``V^n`` fits (the fast path) and otherwise its rank among the
+distinct histories of training ("wide" keys, any vocabulary; chosen with ``keys=``). Each order keeps
+its sorted unique keys with their counts (``zoo.models.ngram_tables``: 16 bytes per n-gram, 24 or 32
+per distinct history); lookups are ``searchsorted``. Everything runs through ``xp = get_xp(ids)``,
+on NumPy or CuPy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,146 +41,50 @@ import tinygrad_lm as tg
 from tinygrad_lm import Generator, asnumpy, device_of, get_xp, parse_device, to_device
 
 from ..sampling import sample_next
+from .ngram_keys import KEY_SCHEMES, codes_fit, count_ngrams, ngram_codes
+from .ngram_tables import (
+    FALLBACK_DISCOUNTS,
+    OrderTable,
+    counts_of_counts,
+    find,
+    gather,
+    kn_discounts,
+    modified_kn_discounts,
+)
+
+__all__ = [
+    "FALLBACK_DISCOUNTS",
+    "KEY_SCHEMES",
+    "SMOOTHINGS",
+    "NGramLM",
+    "counts_of_counts",
+    "kn_discounts",
+    "modified_kn_discounts",
+    "ngram_codes",
+]
 
 SMOOTHINGS = ("addk", "kn", "mkn")
-FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)  # D_r = r / 2, KenLM's --discount_fallback default
-_INT64_MAX = 2**63 - 1
-
-
-def kn_discounts(n1: int, n2: int) -> tuple[float, float, float]:
-    """Kneser-Ney's single discount ``D = n1 / (n1 + 2 n2)``, as ``(D, D, D)``.
-
-    Fallback: with no singletons (``n1 = 0``) the formula gives ``D = 0`` (or 0/0), which would leave
-    no mass for the lower order; the order then uses ``FALLBACK_DISCOUNTS[0] = 0.5``.
-    """
-    if n1 == 0:
-        return (FALLBACK_DISCOUNTS[0],) * 3
-    single = n1 / (n1 + 2 * n2)
-    return (single, single, single)
-
-
-def modified_kn_discounts(n1: int, n2: int, n3: int, n4: int) -> tuple[float, float, float]:
-    """Chen & Goodman's three discounts from the counts of counts ``n_1 .. n_4`` of one order::
-
-        Y = n1 / (n1 + 2 n2),  D1 = 1 - 2 Y n2 / n1,  D2 = 2 - 3 Y n3 / n2,  D3+ = 3 - 4 Y n4 / n3
-
-    Fallback rule (the one of KenLM's ``--discount_fallback``): the closed form always gives
-    ``D_r <= r``; when it is undefined (``n1``, ``n2`` or ``n3`` is 0) or some ``D_r <= 0`` -- which
-    happens with character vocabularies at low orders, e.g. Tiny Shakespeare's unigram continuation
-    counts ``n = (3, 1, 2, 1)`` give ``D2 = -1.6`` -- the whole order uses ``D_r = r / 2``, i.e.
-    ``(0.5, 1, 1.5)``. One constant triple rather than clamping keeps ``D1 <= D2 <= D3+`` and every
-    discount strictly inside ``(0, r]``: mass always flows to the lower order.
-    """
-    if min(n1, n2, n3) == 0:
-        return FALLBACK_DISCOUNTS
-    y = n1 / (n1 + 2 * n2)
-    discounts = (1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3)
-    return discounts if min(discounts) > 0 else FALLBACK_DISCOUNTS
-
-
-def ngram_codes(ids: Any, m: int, vocab_size: int) -> Any:
-    """Codes of all ``len(ids) - m + 1`` m-grams of ``ids`` (1-D int64), in order of position."""
-    xp = get_xp(ids)
-    count = len(ids) - m + 1
-    if count <= 0:
-        return xp.zeros(0, dtype=xp.int64)
-    codes = ids[:count].copy()
-    for j in range(1, m):
-        codes *= vocab_size
-        codes += ids[j : j + count]
-    return codes
-
-
-def continuation_counts(higher_types: Any, first_code: Any, m: int, vocab_size: int) -> tuple[Any, Any]:
-    """``N_1+(. u)`` for every m-gram ``u``: the distinct (m+1)-grams ``higher_types`` ending in ``u``,
-    plus one for ``first_code``, the text's first m-gram (its left context is the start of text).
-
-    Returns the sorted unique m-gram codes and their continuation counts; the codes are also every
-    distinct m-gram of the text, the ``higher_types`` of the next order down."""
-    xp = get_xp(higher_types)
-    suffixes = xp.concatenate([higher_types % vocab_size**m, first_code])
-    return xp.unique(suffixes, return_counts=True)
-
-
-def counts_of_counts(counts: Any) -> tuple[int, int, int, int]:
-    """``(n_1, n_2, n_3, n_4)``: how many entries of ``counts`` equal 1, 2, 3, 4."""
-    xp = get_xp(counts)
-    return tuple(int(xp.count_nonzero(counts == r)) for r in range(1, 5))
-
-
-@dataclass(frozen=True)
-class OrderTable:
-    """The counts of one order ``m`` and the per-history sums the estimates need.
-
-    ``keys`` (G,) sorted int64 m-gram codes, ``counts`` (G,) int64; ``history_keys`` (H,) sorted
-    codes of the histories ``h`` (``keys // V``, unique); ``totals`` (H,) ``T(h)``; ``gamma`` (H,)
-    ``gamma_m(h) = D1 N_1(h) + D2 N_2(h) + D3+ N_3+(h)``; ``discount_by_count`` (4,)
-    ``[0, D1, D2, D3+]``, indexed by ``min(c, 3)``.
-    """
-
-    keys: Any
-    counts: Any
-    history_keys: Any
-    totals: Any
-    gamma: Any
-    discount_by_count: Any
-
-    @classmethod
-    def build(cls, keys: Any, counts: Any, vocab_size: int, discounts: tuple[float, ...]) -> OrderTable:
-        xp = get_xp(keys)
-        histories = keys // vocab_size  # sorted, since keys are
-        is_first = xp.ones(len(keys), dtype=bool)
-        is_first[1:] = histories[1:] != histories[:-1]
-        starts = xp.flatnonzero(is_first)
-
-        def per_history(values: Any) -> Any:  # sum of ``values`` over each run of equal histories
-            cumulative = xp.concatenate([xp.zeros(1, dtype=values.dtype), xp.cumsum(values)])
-            return cumulative[xp.concatenate([starts[1:], xp.asarray([len(keys)])])] - cumulative[starts]
-
-        n_by_count = [per_history((xp.minimum(counts, 3) == r).astype(xp.int64)) for r in (1, 2, 3)]
-        gamma = sum(d * n for d, n in zip(discounts, n_by_count, strict=True)).astype(xp.float64)
-        return cls(
-            keys=keys,
-            counts=counts,
-            history_keys=histories[starts],
-            totals=per_history(counts).astype(xp.float64),
-            gamma=gamma,
-            discount_by_count=xp.asarray((0.0, *discounts)),
-        )
-
-
-def find(sorted_keys: Any, queries: Any) -> tuple[Any, Any]:
-    """``(index, found)`` shaped like ``queries``: ``sorted_keys[index] == query`` where ``found``."""
-    xp = get_xp(queries)
-    if len(sorted_keys) == 0:
-        return xp.zeros(queries.shape, dtype=xp.int64), xp.zeros(queries.shape, dtype=bool)
-    index = xp.minimum(xp.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
-    return index, sorted_keys[index] == queries
-
-
-def gather(values: Any, index: Any, found: Any) -> Any:
-    """``values[index]`` where ``found``, else 0 (``values`` may be empty when nothing is found)."""
-    xp = get_xp(index)
-    if len(values) == 0:
-        return xp.zeros(index.shape, dtype=values.dtype)
-    return xp.where(found, values[index], 0)
 
 
 class NGramLM:
     """An order-``n`` count-based language model (``n >= 1``): ``smoothing`` in ``SMOOTHINGS``,
-    ``k > 0`` the pseudo-count of ``addk``. Token ids are ints in ``[0, vocab_size)``.
+    ``k > 0`` the pseudo-count of ``addk``. Token ids are ints in ``[0, vocab_size)``. ``keys``:
+    ``"auto"`` (int64 codes when ``vocab_size**order`` fits, else wide keys), ``"codes"`` or ``"wide"``.
 
     All public outputs are NumPy arrays; the counts live on the device of the ids given to ``fit``.
     """
 
-    def __init__(self, order: int, smoothing: str = "mkn", k: float = 1.0) -> None:
+    def __init__(self, order: int, smoothing: str = "mkn", k: float = 1.0, keys: str = "auto") -> None:
         if isinstance(order, bool) or int(order) != order or order < 1:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {SMOOTHINGS}, got {smoothing!r}")
         if not k > 0:
             raise ValueError(f"k must be > 0, got {k}")
-        self.order, self.smoothing, self.k = int(order), smoothing, float(k)
+        if keys not in KEY_SCHEMES:
+            raise ValueError(f"keys must be one of {KEY_SCHEMES}, got {keys!r}")
+        self.order, self.smoothing, self.k, self.keys = int(order), smoothing, float(k), keys
+        self.wide = False  # whether the fitted tables use wide keys
         self.vocab_size: int | None = None
         self.tables: list[OrderTable] = []  # tables[m - 1] holds order m
 
@@ -194,40 +99,25 @@ class NGramLM:
         ``max(train_ids) + 1``. Returns ``self``."""
         self.vocab_size, self.tables = None, []
         ids = self._as_ids(train_ids, device=None)
-        xp = get_xp(ids)
         vocab_size = int(ids.max()) + 1 if vocab_size is None and len(ids) else vocab_size
         if vocab_size is None or vocab_size < 1:
             raise ValueError("vocab_size must be >= 1 (pass it when the training ids are empty)")
         if len(ids) and int(ids.max()) >= vocab_size:
             raise ValueError(f"token id {int(ids.max())} >= vocab_size {vocab_size}")
-        if vocab_size**self.order > _INT64_MAX:
+        wide = self.keys == "wide" or (self.keys == "auto" and not codes_fit(vocab_size, self.order))
+        if not wide and not codes_fit(vocab_size, self.order):
             raise ValueError(
-                f"vocab_size**order = {vocab_size}**{self.order} does not fit the int64 n-gram codes: "
-                "lower the order or the vocabulary size"
+                f"vocab_size**order = {vocab_size}**{self.order} does not fit the int64 n-gram codes "
+                "(keys='codes'): use keys='auto' or 'wide', or lower the order or the vocabulary size"
             )
-        self.vocab_size = vocab_size
-        if self.smoothing == "addk":
-            counted = [
-                xp.unique(ngram_codes(ids, m, vocab_size), return_counts=True)
-                for m in range(1, self.order + 1)
-            ]
-        else:
-            counted = self._kneser_ney_counts(ids, vocab_size)
-        self._build_tables([keys for keys, _ in counted], [counts for _, counts in counted])
+        self.vocab_size, self.wide = vocab_size, wide
+        counted = count_ngrams(ids, self.order, vocab_size, self.smoothing != "addk", wide)
+        self._build_tables(*zip(*counted, strict=True))
         return self
 
-    def _kneser_ney_counts(self, ids: Any, vocab_size: int) -> list[tuple[Any, Any]]:
-        """Raw counts at the highest order, continuation counts below; ordered by m = 1 .. n."""
-        xp = get_xp(ids)
-        counted = [xp.unique(ngram_codes(ids, self.order, vocab_size), return_counts=True)]
-        for m in range(self.order - 1, 0, -1):
-            first_code = ngram_codes(ids[:m], m, vocab_size)  # empty when the text is shorter
-            counted.append(continuation_counts(counted[-1][0], first_code, m, vocab_size))
-        return counted[::-1]
-
-    def _build_tables(self, keys_by_order: list[Any], counts_by_order: list[Any]) -> None:
+    def _build_tables(self, keys_by_order: Any, counts_by_order: Any, contexts_by_order: Any) -> None:
         self.tables = []
-        for keys, counts in zip(keys_by_order, counts_by_order, strict=True):
+        for keys, counts, context_keys in zip(keys_by_order, counts_by_order, contexts_by_order, strict=True):
             counts = counts.astype(get_xp(counts).int64)
             if self.smoothing == "mkn":
                 discounts = modified_kn_discounts(*counts_of_counts(counts))
@@ -235,7 +125,7 @@ class NGramLM:
                 discounts = kn_discounts(*counts_of_counts(counts)[:2])
             else:
                 discounts = (0.0, 0.0, 0.0)
-            self.tables.append(OrderTable.build(keys, counts, self.vocab_size, discounts))
+            self.tables.append(OrderTable.build(keys, counts, self.vocab_size, discounts, context_keys))
 
     # ------------------------------------------------------------------------------ probabilities
     def probabilities(self, contexts: Any, targets: Any) -> Any:
@@ -249,7 +139,7 @@ class NGramLM:
         xp = get_xp(targets)
         vocab = self.vocab_size
         probs = xp.full(targets.shape, 1.0 / vocab)  # P_0, the uniform distribution
-        history = xp.zeros(contexts.shape[0], dtype=xp.int64)  # code of the last m-1 tokens
+        history = xp.zeros(contexts.shape[0], dtype=xp.int64)  # key of the last m-1 tokens
         available = xp.ones(contexts.shape[0], dtype=bool)  # rows with m-1 tokens of context
         for m, table in enumerate(self.tables, start=1):
             if m > 1:
@@ -257,7 +147,7 @@ class NGramLM:
                     break
                 token = contexts[:, -(m - 1)]
                 available &= token >= 0
-                history += token * vocab ** (m - 2)
+                history = self._extend_history(table, history, token, m)
             row, history_seen = find(table.history_keys, history)
             totals = gather(table.totals, row, history_seen)[:, None]
             counts = gather(table.counts, *find(table.keys, history[:, None] * vocab + targets))
@@ -270,6 +160,15 @@ class NGramLM:
                 seen = available[:, None] & (totals > 0)
                 probs = xp.where(seen, (discounted + gamma * probs) / xp.where(seen, totals, 1.0), probs)
         return probs
+
+    def _extend_history(self, table: OrderTable, history: Any, token: Any, m: int) -> Any:
+        """The key of the history ``token + h`` of order ``m`` from that of ``h``: its code, or with wide
+        keys its rank (-1 where the context was never seen in training: then no key matches)."""
+        if not self.wide:
+            return history + token * self.vocab_size ** (m - 2)
+        xp = get_xp(history)
+        row, seen = find(table.context_keys, history * self.vocab_size + token)
+        return xp.where(seen & (history >= 0) & (token >= 0), row, -1)
 
     def next_token_probs(self, context_ids: Any) -> np.ndarray:
         """The distribution (V,) float64 of the token after ``context_ids`` (any length, even 0)."""
@@ -334,17 +233,24 @@ class NGramLM:
             "vocab_size": self.vocab_size,
             "keys": [asnumpy(table.keys) for table in self.tables],
             "counts": [asnumpy(table.counts) for table in self.tables],
+            **({"context_keys": [self._context_keys(table) for table in self.tables]} if self.wide else {}),
         }
+
+    @staticmethod
+    def _context_keys(table: OrderTable) -> np.ndarray:
+        return np.zeros(0, np.int64) if table.context_keys is None else asnumpy(table.context_keys)
 
     @classmethod
     def from_state_dict(cls, state: dict, device: str = "cpu") -> NGramLM:
         """Rebuild a fitted model (discounts and sums are recomputed from the counts)."""
         model, device = cls(state["order"], state["smoothing"], state["k"]), parse_device(device)
-        model.vocab_size = int(state["vocab_size"])
-        model._build_tables(
-            [to_device(np.asarray(keys, dtype=np.int64), device) for keys in state["keys"]],
-            [to_device(np.asarray(counts, dtype=np.int64), device) for counts in state["counts"]],
-        )
+        model.vocab_size, model.wide = int(state["vocab_size"]), "context_keys" in state
+
+        def arrays(name: str) -> list:
+            return [to_device(np.asarray(a, dtype=np.int64), device) for a in state[name]]
+
+        contexts = arrays("context_keys") if model.wide else [None] * len(state["keys"])
+        model._build_tables(arrays("keys"), arrays("counts"), contexts)
         return model
 
     def save(self, path: Any) -> None:
