@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zoo.checkpoints import load_checkpoint
 from zoo.commands.common import say, user_input
-from zoo.models import NGramLM
+from zoo.models import NGramLM, write_arpa
 from zoo.nanogpt_layout import nanogpt_gelu_note
 from zoo.safetensors_weights import export_safetensors
 
@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "safetensors":
             layout = export_safetensors(model, info, out, args.layout)
         else:
-            from zoo.models.arpa import write_arpa
-
             write_arpa(model, tokenizer, out)
     if args.format == "safetensors":
         say(f"wrote {out}: {info['model']} weights, {layout} layout")

@@ -40,6 +40,8 @@ import tinygrad_lm as tg
 from tinygrad_lm import Generator, asnumpy, device_of, get_xp, parse_device, to_device
 
 from ..sampling import sample_next
+from .arpa import read_arpa
+from .backoff_lm import BackoffLM
 
 SMOOTHINGS = ("addk", "kn", "mkn")
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)  # D_r = r / 2, KenLM's --discount_fallback default
@@ -355,6 +357,12 @@ class NGramLM:
     def load(cls, path: Any, device: str = "cpu") -> NGramLM:
         """Read a model written by ``save``."""
         return cls.from_state_dict(tg.load(path), device)
+
+    @staticmethod
+    def from_arpa(path: Any, tokenizer: Any) -> BackoffLM:
+        """Any ARPA file (this class's export, KenLM's, SRILM's) over ``tokenizer``'s characters, a
+        ``BackoffLM`` scored with ARPA's rule (``zoo.models.arpa``; ``write_arpa`` writes one)."""
+        return read_arpa(path, tokenizer)
 
     def _left_padded(self, contexts: Any) -> Any:
         """(B, L) -> (B, order-1): the last order-1 columns, padded on the left with -1."""
