@@ -114,6 +114,13 @@ def test_export_then_import_gives_identical_arrays(model, gpt_checkpoint, tmp_pa
     assert main(["eval", "--checkpoint", str(imported)]) == 0  # the imported checkpoint is usable
 
 
+def test_an_imported_checkpoint_has_no_training_to_resume(gpt_export, tmp_path, capsys) -> None:
+    checkpoint = str(tmp_path / "checkpoint.npz")
+    assert main(["import", "--format", "safetensors", gpt_export, "-o", checkpoint]) == 0
+    assert main(["train", "--out", str(tmp_path), "--resume"]) == 2
+    assert "weights from `python -m zoo import`" in capsys.readouterr().err
+
+
 def test_export_never_replaces_a_file_without_force(gpt_checkpoint, tmp_path, capsys) -> None:
     out = tmp_path / "taken.safetensors"
     out.write_bytes(b"earlier result")
