@@ -128,3 +128,37 @@ def test_dlpack_carries_no_gradient() -> None:
         tg.from_dlpack(torch.ones(2, requires_grad=True))
     ours = tg.from_dlpack(torch.ones(2, requires_grad=True).detach())
     assert not ours.requires_grad and ours.grad is None and ours.is_leaf
+
+
+@pytest.mark.gpu
+def test_dlpack_with_cupy_shares_gpu_memory_and_asarray_refuses() -> None:
+    if not tg.cuda.is_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    import cupy
+
+    theirs = cupy.arange(6.0).reshape(2, 3)
+    t = tg.from_dlpack(theirs)
+    assert t.device == "cuda:0" and t.shape == (2, 3) and t.dtype == np.float64
+    theirs[0, 0] = 5.0
+    assert float(t.data[0, 0]) == 5.0
+    back = cupy.from_dlpack(t)
+    t.data[1, 1] = -1.0
+    assert float(back[1, 1]) == -1.0 and t.__dlpack_device__() == (2, 0)
+    with pytest.raises(TypeError, match=r"tensor\.numpy\(\) or tensor\.to\('cpu'\)"):
+        np.asarray(t)
+
+
+@pytest.mark.gpu
+def test_dlpack_with_torch_cuda_shares_gpu_memory() -> None:
+    torch = pytest.importorskip("torch")
+    if not tg.cuda.is_available() or not torch.cuda.is_available():
+        pytest.skip("needs CuPy, PyTorch with CUDA and a CUDA device")
+    theirs = torch.arange(6.0, device="cuda").reshape(2, 3)
+    t = tg.from_dlpack(theirs)
+    assert t.device == "cuda:0" and t.shape == (2, 3) and t.dtype == np.float32
+    theirs[0, 1] = 7.0
+    torch.cuda.synchronize()
+    assert float(t.data[0, 1]) == 7.0
+    back = torch.from_dlpack(t)
+    t.data[1, 2] = -2.0
+    assert back[1, 2].item() == -2.0
