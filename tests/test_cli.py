@@ -47,7 +47,7 @@ def test_help_describes_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert all(command in out for command in ("compare", "train", "sample", "eval"))
+    assert all(command in out for command in ("compare", "train", "sample", "eval", "export", "import"))
     expected = {
         "compare": [
             "--dataset",
@@ -62,6 +62,8 @@ def test_help_describes_every_command(capsys):
         "train": ["--model", "--steps", "--budget", "--set", "--resume", "--pause-at", "--out"],
         "sample": ["--checkpoint", "--prompt", "--tokens", "--temperature", "--top-k", "--top-p", "--seed"],
         "eval": ["--checkpoint", "--dataset", "--data-path"],
+        "export": ["--checkpoint", "--format", "--output", "--layout", "--force"],
+        "import": ["INPUT", "--format", "--output", "--force"],
     }
     for command, options in expected.items():
         with pytest.raises(SystemExit):

@@ -124,6 +124,67 @@ def asnumpy(array: Any) -> numpy.ndarray:
     return numpy.asarray(array)
 
 
+# ------------------------------------------------------------------ NumPy's __array__, DLPack
+# ``numpy.asarray(t)`` (``Tensor.__array__``) gives the CPU tensor's own array, without a copy unless a
+# dtype conversion or ``copy=True`` asks for one (NumPy 2's rules); a GPU tensor raises a TypeError
+# naming ``.numpy()`` and ``.to("cpu")``, the explicit copies. ``Tensor.__dlpack__`` hands the array
+# to any DLPack consumer (``numpy.from_dlpack``, ``torch.from_dlpack``, ``cupy.from_dlpack``) and
+# ``tg.from_dlpack(x)`` wraps any DLPack producer: both SHARE memory. Only the values travel, never a
+# gradient, a graph or ``requires_grad``; a write through the other library's array bypasses this
+# library's checks on in-place writes. The CUDA path follows CuPy's documented API, untested until a
+# GPU run.
+DLPACK_CPU, DLPACK_CUDA, DLPACK_CUDA_HOST, DLPACK_CUDA_MANAGED = 1, 2, 3, 13
+"""DLPack's device codes (``DLDeviceType``) that this library can hold."""
+
+
+def numpy_view(array: Any, dtype: Any = None, copy: bool | None = None) -> numpy.ndarray:
+    """``array`` for ``numpy.asarray``: itself when possible; ``copy`` as in NumPy 2's ``__array__``
+    (True: always a copy, False: never, a ValueError if one is needed, None: only if needed)."""
+    if not isinstance(array, numpy.ndarray | numpy.generic):
+        raise TypeError(
+            f"numpy.asarray: this tensor lives on the GPU ({type(array).__module__}.{type(array).__name__}, "
+            f"shape {array.shape}); copy it explicitly with tensor.numpy() or tensor.to('cpu')"
+        )
+    needs_cast = dtype is not None and numpy.dtype(dtype) != array.dtype
+    if copy is False and needs_cast:
+        raise ValueError(
+            f"numpy.asarray(copy=False): converting {array.dtype} to {numpy.dtype(dtype)} needs a copy"
+        )
+    if needs_cast:
+        return array.astype(dtype)
+    return array.copy() if copy else array
+
+
+def dlpack_capsule(array: Any, **options: Any) -> Any:
+    """``array.__dlpack__`` with the consumer's keyword arguments (those given, so that older array
+    libraries, which accept ``stream`` only, keep working)."""
+    return array.__dlpack__(**{key: value for key, value in options.items() if value is not None})
+
+
+def array_from_dlpack(x: Any) -> Any:
+    """The NumPy (CPU) or CuPy (CUDA) array sharing the memory of ``x``, any DLPack producer."""
+    if not hasattr(x, "__dlpack__") or not hasattr(x, "__dlpack_device__"):
+        raise TypeError(
+            f"from_dlpack: {type(x).__name__} does not implement the DLPack protocol "
+            "(__dlpack__ and __dlpack_device__); NumPy, PyTorch and CuPy arrays do"
+        )
+    device_type, device_id = (int(v) for v in x.__dlpack_device__())
+    if device_type == DLPACK_CPU:
+        return numpy.from_dlpack(x)
+    if device_type in (DLPACK_CUDA, DLPACK_CUDA_HOST, DLPACK_CUDA_MANAGED):
+        cupy = _import_cupy()
+        if cupy is None:
+            raise RuntimeError(
+                f"from_dlpack: the array lives on CUDA device {device_id}, which needs CuPy and a GPU "
+                "(pip install cupy-cuda12x); move it to the CPU first otherwise"
+            )
+        return cupy.from_dlpack(x)  # untested until a GPU run
+    raise ValueError(
+        f"from_dlpack: DLPack device type {device_type} (device {device_id}) is neither the CPU "
+        f"({DLPACK_CPU}) nor CUDA ({DLPACK_CUDA}); this library holds arrays on those only"
+    )
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """``target[index] += values`` where repeated indices accumulate (unbuffered)."""
     if isinstance(target, numpy.ndarray):

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from .backend import Generator, default_generator, device_of, parse_device, xp_for
+from .backend import Generator, array_from_dlpack, default_generator, device_of, parse_device, xp_for
 from .dtypes import DEFAULT_FLOAT, as_dtype, int64
 from .tensor import Tensor
 
@@ -34,6 +34,15 @@ def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor
     ):
         return Tensor._from_array(data)
     return Tensor(data, dtype=dtype, device=device)
+
+
+def from_dlpack(x: Any) -> Tensor:
+    """A constant tensor SHARING the memory of ``x``, any DLPack producer (a NumPy, PyTorch or CuPy
+    array, a Tensor): writes on either side are seen on the other; dtype and shape are kept.
+
+    Only the values come: ``x``'s gradient and graph (a PyTorch tensor's ``requires_grad``) do not,
+    and PyTorch itself refuses to export a tensor that requires grad (``x.detach()`` first)."""
+    return Tensor._from_array(array_from_dlpack(x))
 
 
 def _shape(shape: tuple) -> tuple[int, ...]:

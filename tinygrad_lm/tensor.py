@@ -17,7 +17,7 @@ from typing import Any
 import numpy
 
 from . import autograd, grad_hooks
-from .backend import asnumpy, device_of, get_xp, parse_device
+from .backend import asnumpy, device_of, dlpack_capsule, get_xp, numpy_view, parse_device
 from .dtypes import DEFAULT_FLOAT, Scalar, as_dtype, bool_, float32, float64, int64, to_array
 from .function import bind_tensor_class, is_grad_enabled
 from .ops import movement
@@ -137,6 +137,19 @@ class Tensor:
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
+
+    # NumPy and DLPack (backend.py): the values only, shared, never a gradient
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> numpy.ndarray:
+        """``numpy.asarray(t)``: the CPU tensor's own array (no copy unless asked); GPU tensors raise."""
+        return numpy_view(self.data, dtype, copy)
+
+    def __dlpack__(self, **options: Any) -> Any:
+        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``); ``options`` are
+        the consumer's (``stream``, ``max_version``, ``dl_device``, ``copy``)."""
+        return dlpack_capsule(self.data, **options)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
 
     def detach(self) -> Tensor:
         """The same array (shared, not copied) without a graph."""

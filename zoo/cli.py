@@ -4,6 +4,8 @@
     python -m zoo train --model gpt --dataset shakespeare --steps 2000 --out runs/gpt [--resume]
     python -m zoo sample --checkpoint runs/gpt/checkpoint.npz --prompt "ROMEO:" --tokens 200
     python -m zoo eval --checkpoint runs/gpt/checkpoint.npz --dataset shakespeare
+    python -m zoo export --checkpoint runs/gpt/checkpoint.npz --format safetensors -o gpt.safetensors
+    python -m zoo import --format safetensors gpt.safetensors -o runs/imported/checkpoint.npz
 
 Mistakes in the input (an unknown model or dataset, a missing file, an unavailable device, a
 character the model has never seen) end the command with one line on stderr and exit code 2.
@@ -18,7 +20,7 @@ import os
 import sys
 
 from zoo import catalog
-from zoo.commands import compare, sample, train
+from zoo.commands import compare, export, import_, sample, train
 from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
@@ -171,6 +173,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
     )
+
+    p = _command(
+        commands,
+        "export",
+        export.run,
+        "write a checkpoint as safetensors (neural models) or ARPA (the n-gram)",
+        "Write a checkpoint in another library's format: safetensors weights plus a JSON config "
+        "(a tied GPT under nanoGPT's parameter names), or the n-gram as an ARPA backoff model "
+        "(KenLM, SRILM). Never replaces an existing file unless --force.",
+        ("--checkpoint",),
+    )
+    p.add_argument("--format", required=True, choices=export.FORMATS, help="the output format")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+    p.add_argument(
+        "--layout",
+        choices=("nanogpt", "zoo"),
+        help="safetensors names: nanogpt (default for a tied GPT) or zoo (the zoo's own; other models)",
+    )
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+
+    p = commands.add_parser(
+        "import",
+        help="read a safetensors export back into a zoo checkpoint",
+        description="Rebuild a zoo checkpoint (for sample and eval) from a file written by "
+        "`python -m zoo export --format safetensors`. Never replaces an existing file unless --force.",
+    )
+    p.set_defaults(run=import_.run)
+    p.add_argument("input", metavar="INPUT", help="the safetensors file")
+    p.add_argument("--format", required=True, choices=("safetensors",), help="the input format")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the checkpoint.npz to write")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
 
 

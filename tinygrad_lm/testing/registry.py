@@ -34,12 +34,12 @@ NOT_DIFFERENTIABLE: frozenset[str] = frozenset(
         "__init__ __repr__ __len__ __bool__ __float__ __int__ __setitem__ __lt__ __le__ __gt__ __ge__ __eq__ "
         "__ne__ __invert__ __and__ __or__ any all argmax argmin item numpy tolist detach long backward "
         "requires_grad_ shape ndim size dtype device is_leaf data grad creator requires_grad "
-        "register_post_accumulate_grad_hook").split()]
+        "register_post_accumulate_grad_hook __array__ __dlpack__ __dlpack_device__").split()]
     + [f"tg.{name}" for name in (
         "Function Generator Tensor arange bool_ cuda default_generator enable_grad eye float32 float64 full "
         "full_like grad int64 is_grad_enabled manual_seed no_grad one_hot ones ones_like rand rand_like "
         "randint randn randn_like set_grad_enabled tensor zeros zeros_like save load as_tensor "
-        "asnumpy device_of get_xp keep_freed_memory parse_device to_device").split()]
+        "asnumpy device_of get_xp keep_freed_memory parse_device to_device from_dlpack").split()]
     + list(NN_NOT_DIFFERENTIABLE)
 )
 # fmt: on

@@ -127,7 +127,10 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
     """(trainer restored from ``path``, data, checkpoint info); a new ``budget`` replaces the old one."""
     model, tokenizer, info, saved = load_checkpoint(path, device)
     if saved is None:
-        raise ValueError(f"{path} holds a fitted n-gram: there is no training to resume")
+        raise ValueError(
+            f"{path} holds no training state (a fitted n-gram, or weights from `python -m zoo import`): "
+            "there is no training to resume"
+        )
     run = info["data"]
     data = load_dataset(run["dataset"], run["data_path"], run["val_tokens"], tokenizer)
     settings = {**saved, "device": device}

@@ -1,6 +1,9 @@
 """The language models: the neural ones (each a config dataclass and the interface of ``LanguageModel``)
-and the count-based n-gram ``NGramLM`` (fitted by counting, with the same scoring and sampling methods)."""
+and the count-based n-gram ``NGramLM`` (fitted by counting, with the same scoring and sampling methods),
+with its ARPA export (``write_arpa``) and ``BackoffLM``, any ARPA file read back (``read_arpa``)."""
 
+from .arpa import read_arpa, write_arpa
+from .backoff_lm import BackoffLM
 from .base import LanguageModel
 from .gpt import GPT, GPTConfig
 from .mlp import MLPLM, MLPConfig
@@ -9,6 +12,7 @@ from .ngram import NGramLM
 from .recurrent import GRULM, LSTMLM, RNNLM, RecurrentConfig, RecurrentLM, detach_state
 
 __all__ = [
+    "BackoffLM",
     "GPT",
     "GPTConfig",
     "GRULM",
@@ -23,4 +27,6 @@ __all__ = [
     "RecurrentConfig",
     "RecurrentLM",
     "detach_state",
+    "read_arpa",
+    "write_arpa",
 ]

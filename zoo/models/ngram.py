@@ -41,6 +41,8 @@ import tinygrad_lm as tg
 from tinygrad_lm import Generator, asnumpy, device_of, get_xp, parse_device, to_device
 
 from ..sampling import sample_next
+from .arpa import read_arpa
+from .backoff_lm import BackoffLM
 from .ngram_keys import KEY_SCHEMES, codes_fit, count_ngrams, ngram_codes
 from .ngram_tables import (
     FALLBACK_DISCOUNTS,
@@ -261,6 +263,12 @@ class NGramLM:
     def load(cls, path: Any, device: str = "cpu") -> NGramLM:
         """Read a model written by ``save``."""
         return cls.from_state_dict(tg.load(path), device)
+
+    @staticmethod
+    def from_arpa(path: Any, tokenizer: Any) -> BackoffLM:
+        """Any ARPA file (this class's export, KenLM's, SRILM's) over ``tokenizer``'s characters, a
+        ``BackoffLM`` scored with ARPA's rule (``zoo.models.arpa``; ``write_arpa`` writes one)."""
+        return read_arpa(path, tokenizer)
 
     def _left_padded(self, contexts: Any) -> Any:
         """(B, L) -> (B, order-1): the last order-1 columns, padded on the left with -1."""
