@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .backend import get_xp
 from .dtypes import to_array
 from .function import _GradMode, constant, is_tensor
+from .versions import _Writes, check_unmodified
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -129,6 +130,8 @@ def run_backward(
             if target_ids is not None and id(tensor) in target_ids:
                 _accumulate(captured, tensor, gradient)
             fn = tensor.creator
+            if fn.saved_at != _Writes.count:  # some in-place write since fn was recorded
+                check_unmodified(fn, tensor)
             input_grads = fn.backward(gradient)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

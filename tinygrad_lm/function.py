@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from .backend import device_of
+from .versions import _Writes
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -109,6 +110,7 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
+                fn.saved_at = _Writes.count
                 out = _Tensor._from_op(data, fn)
                 fn._output = weakref.ref(out)
                 return out

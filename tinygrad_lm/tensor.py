@@ -50,6 +50,7 @@ from .ops.movement import Reshape, ToDevice, shape_arg
 from .ops.reduce import LogSumExp, Max, Sum, SumTo, reduced_count
 from .ops.softmax import LogSoftmax, Softmax
 from .shapes import Axes, broadcast_shapes, normalize_axis
+from .versions import mark_modified
 
 __all__ = ["DEFAULT_FLOAT", "Tensor", "as_dtype", "bool_", "float32", "float64", "int64", "to_array"]
 
@@ -60,7 +61,7 @@ class Tensor:
     ``Function`` that produced it (``None`` for leaves).
     """
 
-    __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_version", "creator", "data", "grad", "requires_grad")
     __array_ufunc__ = None  # make NumPy defer to the reflected operators (ndarray * Tensor -> Tensor)
 
     def __init__(self, data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False):
@@ -68,6 +69,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.creator = None
         self.requires_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -76,12 +78,14 @@ class Tensor:
         """Wrap a backend array without copying (a constant: no gradient)."""
         tensor = cls.__new__(cls)
         tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, None, False
+        tensor._version = 0
         return tensor
 
     @classmethod
     def _from_op(cls, data: Any, creator: Any) -> Tensor:
         tensor = cls.__new__(cls)
         tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, creator, True
+        tensor._version = 0
         return tensor
 
     # ----------------------------------------------------------------------------- attributes
@@ -284,6 +288,7 @@ class Tensor:
         self.data[normalize_index(index, get_xp(self.data))] = (
             value.data if isinstance(value, Tensor) else value
         )
+        mark_modified(self)
 
     # ----------------------------------------------------------------------------- comparisons
     def _compare(self, other: Any, name: str) -> Tensor:

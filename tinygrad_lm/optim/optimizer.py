@@ -20,6 +20,7 @@ from typing import Any
 from ..autograd import enable_grad, no_grad
 from ..backend import device_of, get_xp, to_device
 from ..tensor import Tensor
+from ..versions import mark_modified
 from .flat import FlatGroup, can_flatten
 
 ParamsArg = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -149,6 +150,9 @@ class Optimizer:
                     self._check_gradient(i, param)
                 if not (self.flatten and self._step_flat(position, group, indices)):
                     self._step_each(group, indices)
+                for param in group["params"]:
+                    if param.grad is not None:  # updated in place: a graph saved before now refuses backward
+                        mark_modified(param)
         return loss
 
     def _check_gradient(self, index: int, param: Tensor) -> None:
