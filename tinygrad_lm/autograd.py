@@ -15,6 +15,8 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .anomaly import _Anomaly, backward_phase, check_backward
+from .anomaly import detect_anomaly as detect_anomaly  # tg.autograd.detect_anomaly, as in PyTorch
 from .backend import get_xp
 from .dtypes import to_array
 from .function import _GradMode, constant, is_tensor
@@ -121,7 +123,7 @@ def run_backward(
         else:
             _accumulate(pending, root, gradient)
     order = _reverse_topological(roots)
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), backward_phase():
         for position, tensor in enumerate(order):
             order[position] = None  # let processed tensors go
             gradient = pending.pop(id(tensor), None)
@@ -135,6 +137,8 @@ def run_backward(
             input_grads = fn.backward(gradient)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
+            if _Anomaly.enabled:
+                check_backward(fn, input_grads)
             if len(input_grads) != len(fn.inputs):
                 raise RuntimeError(
                     f"{fn}.backward returned {len(input_grads)} gradients for {len(fn.inputs)} inputs"
