@@ -6,7 +6,9 @@
     python -m zoo eval --checkpoint runs/gpt/checkpoint.npz --dataset shakespeare
 
 Mistakes in the input (an unknown model or dataset, a missing file, an unavailable device, a
-character the model has never seen) end the command with one line on stderr and exit code 2.
+character the model has never seen, an output folder that holds a run or is in use) end the
+command with one line on stderr and exit code 2; a training loss that turns NaN or infinite, with
+exit code 1.
 
 This module is the argument parser and the dispatch; each command is a module of ``zoo.commands``.
 """
@@ -23,6 +25,7 @@ from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
 from zoo.data import DEFAULT_CORPUS
+from zoo.train import NonFiniteLoss
 
 # -------------------------------------------------------------------------------------- parser
 DATASETS = (
@@ -126,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from OUT/checkpoint.npz (same data and "
         "settings; --steps or --budget, if given, replaces the budget)",
     )
+    p.add_argument("--force", action="store_true", help="replace the run already in OUT (default: refuse)")
     p.add_argument("--pause-at", type=int, metavar="STEP", help="stop at this step, with a checkpoint")
     p.add_argument("--eval-points", type=int, metavar="N", help="points on the validation curve (default 10)")
     p.add_argument(
@@ -171,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLoss as error:
+        print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"python -m zoo {args.command}: interrupted", file=sys.stderr)
         return 130

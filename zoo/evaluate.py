@@ -49,7 +49,7 @@ def evaluate(
     return {
         "nats_per_token": nats_per_token,
         "bits_per_char": total_nats / characters / math.log(2),
-        "perplexity": math.exp(nats_per_token),
+        "perplexity": math.exp(nats_per_token) if nats_per_token < 709 else math.inf,  # exp(709.8) overflows
         "tokens": tokens,
         "characters": characters,
     }

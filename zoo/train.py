@@ -34,6 +34,10 @@ from .evaluate import evaluate
 from .models import detach_state
 
 
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite: the run stops before anything is saved from it."""
+
+
 @dataclass
 class TrainConfig:
     batch_size: int = 12
@@ -242,6 +246,7 @@ class Trainer:
             started = time.perf_counter()
             loss = self.train_step()
             s.seconds += time.perf_counter() - started
+            _stop_unless_finite("loss", loss, s.step)
             if on_step is not None:
                 on_step(s, loss)
             if self._curve_point_due():
@@ -261,6 +266,7 @@ class Trainer:
         prefix = self.val_ids[: self.config.eval_tokens + 1]
         val = evaluate(self.model, prefix, device=self.config.device)["nats_per_token"]
         s = self.state
+        _stop_unless_finite("validation loss", val, s.step)
         s.curve.append(
             {"step": s.step, "tokens": s.tokens, "seconds": s.seconds, "train": train_loss, "val": val}
         )
@@ -301,6 +307,16 @@ class Trainer:
             self._open_streams(streams["offset"], streams["windows_read"])
             self._hidden = streams["hidden"]
         return checkpoint
+
+
+def _stop_unless_finite(what: str, value: float, step: int) -> None:
+    """Raise ``NonFiniteLoss`` for a NaN or infinite loss: before a checkpoint could save its weights."""
+    if not math.isfinite(value):
+        raise NonFiniteLoss(
+            f"training stopped at step {step}: the {what} is {value}; nothing from this step on is saved "
+            "(an earlier checkpoint is kept). Lower learning_rate or grad_clip; tg.detect_anomaly() finds "
+            "the first op that makes a NaN or an inf"
+        )
 
 
 def train_with_progress(

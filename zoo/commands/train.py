@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import tinygrad_lm as tg
-from zoo import catalog, report
+from zoo import catalog, report, run_folder
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.datasets import Dataset, load_dataset
@@ -23,20 +23,27 @@ DEFAULT_TRAIN_STEPS = 2000
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) into ``--out``/checkpoint.npz."""
-    path = Path(args.out) / "checkpoint.npz"
+    path = Path(args.out) / run_folder.CHECKPOINT_NAME
     with user_input():
+        run_folder.refuse_existing_run(Path(args.out), args.resume, args.force)
         device = tg.parse_device(args.device)
         budget = _train_budget(args)
         if args.resume:
-            trainer, data, info = _resumed_trainer(path, device, budget)
+            trainer, data, info = _resumed_trainer(path, device, budget, args)
         else:
             trainer, data, info = _new_trainer(args, device, budget or Budget(steps=DEFAULT_TRAIN_STEPS))
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    if trainer is None:  # the n-gram: counted in one pass
-        model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
-        save_checkpoint(model, path, {**info, "config": result.config})
-        return _finish_train(args, model, result, data, Budget(), info)
-    return _train(args, trainer, path, data, info)
+    with user_input():
+        notes = run_folder.claim(args.out, args.resume, args.force)
+    try:
+        for note in notes:
+            say(note)
+        if trainer is None:  # the n-gram: counted in one pass
+            model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
+            save_checkpoint(model, path, {**info, "config": result.config})
+            return _finish_train(args, model, result, data, Budget(), info)
+        return _train(args, trainer, path, data, info)
+    finally:
+        run_folder.release(args.out)
 
 
 def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset, info: dict) -> int:
@@ -94,11 +101,12 @@ def _new_trainer(args: argparse.Namespace, device: str, budget: Budget) -> tuple
     return catalog.make_trainer(name, model, data, budget, overrides), data, info
 
 
-def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
+def _resumed_trainer(path: Path, device: str, budget: Budget | None, args: argparse.Namespace) -> tuple:
     """(trainer restored from ``path``, data, checkpoint info); a new ``budget`` replaces the old one."""
     model, tokenizer, info, saved = load_checkpoint(path, device)
     if saved is None:
         raise ValueError(f"{path} holds a fitted n-gram: there is no training to resume")
+    _refuse_resume_conflicts(args, info, saved)
     run = info["data"]
     data = load_dataset(run["dataset"], run["data_path"], run["val_tokens"], tokenizer)
     settings = {**saved, "device": device}
@@ -108,6 +116,33 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
     trainer.resume(str(path))
     say(f"resuming from {path} at step {trainer.state.step:,}")
     return trainer, data, info
+
+
+def _refuse_resume_conflicts(args: argparse.Namespace, info: dict, saved: dict) -> None:
+    """``--resume`` continues the saved run as it was: an option given that would change it is an error."""
+    run = info["data"]
+    kept = {
+        "--model": (args.model, info["model"]),
+        "--dataset": (args.dataset, run["dataset"]),
+        "--data-path": (args.data_path, run["data_path"]),
+        "--val-tokens": (args.val_tokens, run["val_tokens"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--eval-points": (args.eval_points, saved["eval_points"]),
+        "--eval-tokens": (args.eval_tokens, saved["eval_tokens"]),
+    }
+    given = {word.split("=")[0] for word in args.argv if word.startswith("--")}
+    conflicts = [
+        f"{option} {new} (the run has {old})"
+        for option, (new, old) in kept.items()
+        if option in given and new != old
+    ]
+    conflicts += ["--set (the run keeps its settings)"] * bool(args.set)
+    conflicts += ["--quick (the run was not quick)"] * (args.quick and not run.get("quick", False))
+    if conflicts:
+        raise ValueError(
+            f"--resume continues the saved run as it was; these options would change it: "
+            f"{'; '.join(conflicts)}. Drop them, or start a new run with another --out"
+        )
 
 
 def _finish_train(
@@ -131,5 +166,8 @@ def _finish_train(
     )
     attention = attention_snippet(model, data) if result.name == "gpt" else None
     files = report.write_report(results, args.out, attention)
-    say(f"wrote {args.out}/: checkpoint.npz, {', '.join(files.values())}")
+    written = [
+        name for name in (run_folder.CHECKPOINT_NAME, *files.values()) if (Path(args.out) / name).is_file()
+    ]
+    say(f"wrote {args.out}/: {', '.join(written)}")
     return 0
