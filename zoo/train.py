@@ -50,7 +50,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99
-    grad_clip: float = 1.0
+    grad_clip: float | None = 1.0  # None: no clipping
     eval_points: int = 10  # points on the validation curve, evenly spaced over the budget
     eval_tokens: int = 20_000  # validation prefix for the curve; the final figure uses all of it
     seed: int = 0
@@ -219,7 +219,8 @@ class Trainer:
             group["lr"] = lr
         self.optimizer.zero_grad()
         loss.backward()
-        optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
+        if self.config.grad_clip is not None:
+            optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.state.step += 1
         self.state.tokens += x.size
