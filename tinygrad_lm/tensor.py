@@ -276,7 +276,7 @@ class Tensor:
         return MatMul.apply(self._lift(other), self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return GetItem.apply(self, index=normalize_index(index, get_xp(self.data)))
+        return GetItem.apply(self, index=normalize_index(index, get_xp(self.data), self.shape))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """In-place assignment, for tensors outside any graph (building data, updating parameters)."""
@@ -285,7 +285,7 @@ class Tensor:
                 f"__setitem__: in-place assignment into a tensor in a graph (shape {self.shape}) would "
                 "corrupt its gradient; do it under no_grad() or build a new tensor with where()"
             )
-        self.data[normalize_index(index, get_xp(self.data))] = (
+        self.data[normalize_index(index, get_xp(self.data), self.shape)] = (
             value.data if isinstance(value, Tensor) else value
         )
         mark_modified(self)
@@ -338,6 +338,8 @@ class Tensor:
     def _arg_extreme(self, name: str, axis: int | None, keepdims: bool) -> Tensor:
         if axis is not None:
             axis = normalize_axis(axis, self.ndim, name, self.shape)
+        if self.shape[axis] == 0 if axis is not None else self.size == 0:
+            raise ValueError(f"{name}: of an empty tensor (shape {self.shape}, axis {axis}) is undefined")
         found = getattr(self.data, name)(axis=axis, keepdims=keepdims)
         return Tensor._from_array(get_xp(self.data).asarray(found, dtype=int64))
 

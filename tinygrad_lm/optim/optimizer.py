@@ -232,6 +232,14 @@ class Optimizer:
             )
         groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            missing = sorted(set(self.defaults) - set(saved))
+            if missing:
+                others = ", ".join(sorted(set(saved) - set(self.defaults) - {"params"})) or "nothing else"
+                raise ValueError(
+                    f"{self._name}.load_state_dict: group {i} of the state lacks {', '.join(missing)} and "
+                    f"has {others}: it was saved by another optimizer (a {self._name} has "
+                    f"{', '.join(self.defaults)})"
+                )
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{self._name}.load_state_dict: group {i} has {len(saved['params'])} parameters in "

@@ -177,8 +177,8 @@ class NGramLM:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {SMOOTHINGS}, got {smoothing!r}")
-        if not k > 0:
-            raise ValueError(f"k must be > 0, got {k}")
+        if not (np.isfinite(k) and k > 0):
+            raise ValueError(f"k must be a finite number > 0, got {k}")
         self.order, self.smoothing, self.k = int(order), smoothing, float(k)
         self.vocab_size: int | None = None
         self.tables: list[OrderTable] = []  # tables[m - 1] holds order m
