@@ -42,6 +42,7 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
     Tanh,
+    sqrt_zero_gradient_at_zero,
     where,
 )
 from .ops.indexing import GetItem, gather, normalize_index, triangle
@@ -407,7 +408,8 @@ class Tensor:
         return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else float("nan"))
 
     def std(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return self.var(axis, keepdims, correction).sqrt()
+        """sqrt(var); its gradient is 0 (not nan) for a constant row, where var = 0."""
+        return sqrt_zero_gradient_at_zero(self.var(axis, keepdims, correction))
 
     def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return Max.apply(self, axis=axis, keepdims=keepdims)

@@ -19,9 +19,10 @@ from .registry_elementwise import ELEMENTWISE_SPECS
 from .registry_nn import ACTIVATION_SPECS, LOSS_LAYER_SPECS
 from .registry_reduce_movement import REDUCE_MOVEMENT_SPECS
 from .registry_sequence import SEQUENCE_NOT_DIFFERENTIABLE, SEQUENCE_SPECS
-from .specs import Case, OpSpec
+from .specs import Case, Convention, OpSpec
 
-__all__ = ["CORE_SPECS", "NN_NOT_DIFFERENTIABLE", "NN_SPECS", "NOT_DIFFERENTIABLE", "SPECS", "Case", "OpSpec"]
+__all__ = ["CORE_SPECS", "NN_NOT_DIFFERENTIABLE", "NN_SPECS", "NOT_DIFFERENTIABLE", "SPECS"]
+__all__ += ["Case", "Convention", "OpSpec"]
 
 CORE_SPECS: list[OpSpec] = ELEMENTWISE_SPECS + REDUCE_MOVEMENT_SPECS
 NN_SPECS: list[OpSpec] = LOSS_LAYER_SPECS + SEQUENCE_SPECS + ACTIVATION_SPECS
