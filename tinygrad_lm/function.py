@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from . import anomaly
+from .anomaly import _Anomaly, check_forward
 from .backend import device_of
 from .versions import _Writes
 
@@ -106,8 +106,8 @@ class Function:
             raise _op_error(cls, inputs, params, error) from error
         if type(data) is not numpy.ndarray and isinstance(data, numpy.generic):
             data = numpy.asarray(data)
-        if anomaly._Anomaly.enabled:
-            anomaly.check_forward(fn, inputs, data)
+        if _Anomaly.enabled:
+            check_forward(fn, inputs, data)
         if _GradMode.enabled and data.dtype.kind == "f":
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
