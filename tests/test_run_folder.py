@@ -112,3 +112,11 @@ def test_resume_refuses_options_that_would_change_the_run(tmp_path, capsys):
         assert error.count("\n") == 1 and named in error and "another --out" in error
     assert main([*resume, "--model", "mlp", "--dataset", TINY]) == 0  # the same values: no conflict
     assert "resuming from" in capsys.readouterr().out
+
+
+def test_compare_refuses_to_overwrite_earlier_results(tmp_path, capsys):
+    (tmp_path / "results.json").write_text('{"earlier": true}')
+    assert main(["compare", "--dataset", TINY, "--quick", "--models", "ngram", "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "already holds a comparison" in error and "--force" in error
+    assert (tmp_path / "results.json").read_text() == '{"earlier": true}'

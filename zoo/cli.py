@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
+    p.add_argument("--force", action="store_true", help="replace the results already in the output directory")
 
     p = _command(
         commands,

@@ -18,7 +18,13 @@ from zoo.train import Budget
 def run(args: argparse.Namespace) -> int:
     """Compare, print the leaderboard, write the report to ``--out`` (default ``runs/NAME``)."""
     started = time.perf_counter()
+    out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
     with user_input():
+        if (out / "results.json").exists() and not args.force:
+            raise ValueError(
+                f"{out} already holds a comparison (results.json): choose another --out or --name, or "
+                "replace it with --force"
+            )
         options = compare.CompareOptions(
             models=model_names(args.models),
             budget=Budget.parse(
@@ -30,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
             progress=show_progress(args),
         )
         data = load_dataset(args.dataset, args.data_path, val_tokens(args))
-    out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
     count = len(options.models)
     say(f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each")
     for line in report.summary_lines(
