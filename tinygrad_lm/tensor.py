@@ -280,11 +280,13 @@ class Tensor:
         return GetItem.apply(self, index=normalize_index(index, get_xp(self.data), self.shape))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """In-place assignment, for tensors outside any graph (building data, updating parameters)."""
+        """In-place assignment, for tensors outside any graph (building data, updating parameters);
+        bumps the version, so a graph that saved this tensor refuses backward (``versions.py``)."""
         if is_grad_enabled() and (self.requires_grad or self.creator is not None):
             raise RuntimeError(
                 f"__setitem__: in-place assignment into a tensor in a graph (shape {self.shape}) would "
-                "corrupt its gradient; do it under no_grad() or build a new tensor with where()"
+                "corrupt its gradient; do it under no_grad() (a graph already built from it then refuses "
+                "backward) or build a new tensor with where()"
             )
         self.data[normalize_index(index, get_xp(self.data), self.shape)] = (
             value.data if isinstance(value, Tensor) else value
