@@ -164,6 +164,7 @@ def test_no_op_module_touches_numpy_directly():
         "function.py",
         "shapes.py",
         "serialization.py",
+        "archive_checks.py",  # the checkpoint format's reader: .npy headers of the host entries
     }
     offenders = []
     for path in PACKAGE.rglob("*.py"):

@@ -2,6 +2,7 @@
 
 from . import allocator, functional, nn, optim
 from .allocator import keep_freed_memory
+from .anomaly import detect_anomaly
 from .autograd import enable_grad, grad, no_grad, set_grad_enabled
 from .backend import (
     Generator,
@@ -54,6 +55,7 @@ __all__ = [
     "cat",
     "cuda",
     "default_generator",
+    "detect_anomaly",
     "device_of",
     "enable_grad",
     "eye",

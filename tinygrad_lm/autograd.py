@@ -16,10 +16,13 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .anomaly import _Anomaly, backward_phase, check_backward
+from .anomaly import detect_anomaly as detect_anomaly  # tg.autograd.detect_anomaly, as in PyTorch
 from .backend import get_xp
 from .dtypes import to_array
 from .function import _GradMode, constant, is_tensor
 from .grad_hooks import countdown
+from .versions import _Writes, check_unmodified
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -127,7 +130,7 @@ def run_backward(
         for root in roots:
             if root.creator is None:
                 hooks.edge_done(root, True)
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), backward_phase():
         for position, tensor in enumerate(order):
             order[position] = None  # let processed tensors go
             gradient = pending.pop(id(tensor), None)
@@ -139,9 +142,13 @@ def run_backward(
             if target_ids is not None and id(tensor) in target_ids:
                 _accumulate(captured, tensor, gradient)
             fn = tensor.creator
+            if fn.saved_at != _Writes.count:  # some in-place write since fn was recorded
+                check_unmodified(fn, tensor)
             input_grads = fn.backward(gradient)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
+            if _Anomaly.enabled:
+                check_backward(fn, input_grads)
             if len(input_grads) != len(fn.inputs):
                 raise RuntimeError(
                     f"{fn}.backward returned {len(input_grads)} gradients for {len(fn.inputs)} inputs"

@@ -44,5 +44,10 @@ def to_array(data: Any, dtype: Any = None, device: str | None = None) -> Any:
         if dtype is None and array.dtype == float64:
             array = array.astype(DEFAULT_FLOAT)
         source = "cpu"
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data of dtype {array.dtype} (from {type(data).__name__}) is not supported; expected "
+            "real numbers, booleans or arrays of them (not strings, objects or complex numbers)"
+        )
     target = source if device is None else parse_device(device)
     return to_device(array, target)

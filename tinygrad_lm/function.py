@@ -39,7 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
+from .anomaly import _Anomaly, check_forward
 from .backend import device_of
+from .versions import _Writes
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -104,11 +106,14 @@ class Function:
             raise _op_error(cls, inputs, params, error) from error
         if type(data) is not numpy.ndarray and isinstance(data, numpy.generic):
             data = numpy.asarray(data)
+        if _Anomaly.enabled:
+            check_forward(fn, inputs, data)
         if _GradMode.enabled and data.dtype.kind == "f":
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
+                fn.saved_at = _Writes.count
                 out = _Tensor._from_op(data, fn)
                 fn._output = weakref.ref(out)
                 return out

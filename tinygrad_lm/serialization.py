@@ -22,6 +22,11 @@ Writes are atomic: the archive goes to a temporary file next to ``path``, is flu
 file; a process killed mid-save leaves the old file intact and, at worst, a stray
 ``.<name>.<pid>.<random>.tmp`` beside it.
 
+Loading reads files from anywhere, so nothing in them is trusted (``archive_checks.py``): before any
+array is allocated, the header's size and depth are bounded, every entry is named at most once, and
+each entry's dtype, shape and stored size must agree with the header; every failure is a
+``CheckpointError``.
+
 Loading: ``map_location`` chooses where Tensors and arrays live: ``"cpu"``, ``"cuda"``/``"cuda:N"``,
 or ``None`` for the device each was saved from when that device is available here, else the CPU.
 Tensors come back as fresh leaf Tensors (no graph, no ``.grad``) with their saved dtype and
@@ -35,10 +40,12 @@ import json
 import os
 import secrets
 import zipfile
+import zlib
 from typing import IO, Any
 
 import numpy
 
+from .archive_checks import CheckpointError, check_archive, check_header_size
 from .backend import asnumpy, device_of, parse_device, to_device
 from .function import constant
 from .tensor import Tensor
@@ -46,10 +53,6 @@ from .tensor import Tensor
 HEADER = "__tinygrad_lm_header__"
 FORMAT = "tinygrad_lm.checkpoint"
 VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A file that is not a tinygrad_lm checkpoint, or one that is truncated or corrupt."""
 
 
 # ------------------------------------------------------------------------------------------ save
@@ -154,10 +157,12 @@ def load(path: str | os.PathLike, map_location: str | None = None) -> Any:
     with archive:
         try:
             header = _read_header(archive, path)
+            check_archive(header["tree"], archive, path, HEADER)
             return _decode(header["tree"], _Reader(archive, path, target))
         except CheckpointError:
             raise
-        except (ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        except (ValueError, EOFError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+                OSError, zipfile.BadZipFile, zlib.error) as error:
             raise CheckpointError(f"load: {path} is truncated or corrupt: {error}") from error
 
 
@@ -178,6 +183,7 @@ def _read_header(archive: Any, path: str) -> dict[str, Any]:
             f"load: {path} is not a tinygrad_lm checkpoint (no header entry {HEADER!r}; a plain .npz "
             "archive opens with numpy.load)"
         )
+    check_header_size(archive, path, HEADER)
     header = json.loads(archive[HEADER].tobytes().decode("utf-8"))
     if not isinstance(header, dict) or header.get("format") != FORMAT or "tree" not in header:
         raise CheckpointError(f"load: {path} is not a tinygrad_lm checkpoint (its header is not {FORMAT!r})")

@@ -42,6 +42,7 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
     Tanh,
+    sqrt_zero_gradient_at_zero,
     where,
 )
 from .ops.indexing import GetItem, gather, normalize_index, triangle
@@ -50,6 +51,7 @@ from .ops.movement import Reshape, ToDevice, shape_arg
 from .ops.reduce import LogSumExp, Max, Sum, SumTo, reduced_count
 from .ops.softmax import LogSoftmax, Softmax
 from .shapes import Axes, broadcast_shapes, normalize_axis
+from .versions import mark_modified
 
 __all__ = ["DEFAULT_FLOAT", "Tensor", "as_dtype", "bool_", "float32", "float64", "int64", "to_array"]
 
@@ -60,7 +62,7 @@ class Tensor:
     ``Function`` that produced it (``None`` for leaves).
     """
 
-    __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_version", "creator", "data", "grad", "requires_grad")
     __array_ufunc__ = None  # make NumPy defer to the reflected operators (ndarray * Tensor -> Tensor)
 
     def __init__(self, data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False):
@@ -68,6 +70,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.creator = None
         self.requires_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -76,12 +79,14 @@ class Tensor:
         """Wrap a backend array without copying (a constant: no gradient)."""
         tensor = cls.__new__(cls)
         tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, None, False
+        tensor._version = 0
         return tensor
 
     @classmethod
     def _from_op(cls, data: Any, creator: Any) -> Tensor:
         tensor = cls.__new__(cls)
         tensor.data, tensor.grad, tensor.creator, tensor.requires_grad = data, None, creator, True
+        tensor._version = 0
         return tensor
 
     # ----------------------------------------------------------------------------- attributes
@@ -289,18 +294,21 @@ class Tensor:
         return MatMul.apply(self._lift(other), self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return GetItem.apply(self, index=normalize_index(index, get_xp(self.data)))
+        return GetItem.apply(self, index=normalize_index(index, get_xp(self.data), self.shape))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """In-place assignment, for tensors outside any graph (building data, updating parameters)."""
+        """In-place assignment, for tensors outside any graph (building data, updating parameters);
+        bumps the version, so a graph that saved this tensor refuses backward (``versions.py``)."""
         if is_grad_enabled() and (self.requires_grad or self.creator is not None):
             raise RuntimeError(
                 f"__setitem__: in-place assignment into a tensor in a graph (shape {self.shape}) would "
-                "corrupt its gradient; do it under no_grad() or build a new tensor with where()"
+                "corrupt its gradient; do it under no_grad() (a graph already built from it then refuses "
+                "backward) or build a new tensor with where()"
             )
-        self.data[normalize_index(index, get_xp(self.data))] = (
+        self.data[normalize_index(index, get_xp(self.data), self.shape)] = (
             value.data if isinstance(value, Tensor) else value
         )
+        mark_modified(self)
 
     # ----------------------------------------------------------------------------- comparisons
     def _compare(self, other: Any, name: str) -> Tensor:
@@ -350,6 +358,8 @@ class Tensor:
     def _arg_extreme(self, name: str, axis: int | None, keepdims: bool) -> Tensor:
         if axis is not None:
             axis = normalize_axis(axis, self.ndim, name, self.shape)
+        if self.shape[axis] == 0 if axis is not None else self.size == 0:
+            raise ValueError(f"{name}: of an empty tensor (shape {self.shape}, axis {axis}) is undefined")
         found = getattr(self.data, name)(axis=axis, keepdims=keepdims)
         return Tensor._from_array(get_xp(self.data).asarray(found, dtype=int64))
 
@@ -417,7 +427,8 @@ class Tensor:
         return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else float("nan"))
 
     def std(self, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return self.var(axis, keepdims, correction).sqrt()
+        """sqrt(var); its gradient is 0 (not nan) for a constant row, where var = 0."""
+        return sqrt_zero_gradient_at_zero(self.var(axis, keepdims, correction))
 
     def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return Max.apply(self, axis=axis, keepdims=keepdims)

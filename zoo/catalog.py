@@ -33,6 +33,7 @@ from zoo.models import (
     RecurrentConfig,
 )
 from zoo.train import Budget, TrainConfig, Trainer
+from zoo.validation import check_cell, check_corpus, check_settings
 
 
 @dataclass
@@ -132,7 +133,10 @@ def model_config(name: str, vocab_size: int, quick: bool = False, **overrides: A
     """The config dataclass of model ``name``: defaults, then ``quick`` overrides, then ``overrides``."""
     spec = model_spec(name)
     settings = {**spec.defaults, **(spec.quick if quick else {}), **overrides, "vocab_size": vocab_size}
-    return spec.config_class(**settings)
+    check_cell(name, overrides)
+    config = spec.config_class(**settings)
+    check_settings(config, name)
+    return config
 
 
 def build_model(name: str, vocab_size: int, quick: bool = False, **overrides: Any) -> Any:
@@ -161,6 +165,9 @@ def make_trainer(
     """Model ``name``'s ``Trainer``: the catalog's training settings, then ``budget``, then ``overrides``."""
     tokens_per_step = train_config(name, **overrides).batch_size * model.context_length
     settings = train_config(name, **{**budget.limits(tokens_per_step), **overrides})
+    check_settings(settings, name)
+    sizes = (len(data.train_ids), len(data.val_ids), model.context_length, settings.batch_size)
+    check_corpus(name, *sizes, recurrent=model.recurrent)
     return Trainer(model, data.train_ids, data.val_ids, settings, **hooks)
 
 

@@ -8,7 +8,9 @@
     python -m zoo import --format safetensors gpt.safetensors -o runs/imported/checkpoint.npz
 
 Mistakes in the input (an unknown model or dataset, a missing file, an unavailable device, a
-character the model has never seen) end the command with one line on stderr and exit code 2.
+character the model has never seen, an output folder that holds a run or is in use) end the
+command with one line on stderr and exit code 2; a training loss that turns NaN or infinite, with
+exit code 1.
 
 This module is the argument parser and the dispatch; each command is a module of ``zoo.commands``.
 """
@@ -25,6 +27,7 @@ from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
 from zoo.data import DEFAULT_CORPUS
+from zoo.train import NonFiniteLoss
 
 # -------------------------------------------------------------------------------------- parser
 DATASETS = (
@@ -36,7 +39,11 @@ OPTIONS: dict[str, dict] = {
     "--device": {"default": "cpu", "help": "cpu (default), cuda or cuda:N (needs CuPy and a GPU)"},
     "--seed": {"type": int, "default": 0, "help": "seed of initialisation, batches and sampling (default 0)"},
     "--budget": {"help": "seconds or minutes of training (60s, 1.5m) or tokens seen (20000, 500k, 2M)"},
-    "--val-tokens": {"type": int, "metavar": "N", "help": "score only the first N validation characters"},
+    "--val-tokens": {
+        "type": lambda text: _positive_int("--val-tokens", text),
+        "metavar": "N",
+        "help": "score only the first N validation characters",
+    },
     "--no-progress": {"action": "store_true", "help": "no progress bar (also off when stderr is not a TTY)"},
     "--threads": {
         "type": lambda text: _positive_int("--threads", text),
@@ -56,6 +63,11 @@ def _positive_int(option: str, text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{option} needs a positive integer, got {text!r}")
     return int(text)
+
+
+def _positive(option: str):
+    """An argparse ``type`` accepting integers >= 1 for ``option`` (one line naming it otherwise)."""
+    return lambda text: _positive_int(option, text)
 
 
 def _command(commands, name: str, run, summary: str, description: str, shared: tuple[str, ...]):
@@ -108,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
+    p.add_argument("--force", action="store_true", help="replace the results already in the output directory")
 
     p = _command(
         commands,
@@ -123,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", **OPTIONS["--tokenizer"])
     p.add_argument("--out", required=True, metavar="DIR", help="where checkpoint.npz and the report go")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help=f"optimizer steps (default {DEFAULT_TRAIN_STEPS})")
+    budget.add_argument(
+        "--steps", type=_positive("--steps"), help=f"optimizer steps (default {DEFAULT_TRAIN_STEPS})"
+    )
     budget.add_argument("--budget", help=OPTIONS["--budget"]["help"] + ", instead of steps")
     p.add_argument(
         "--set",
@@ -139,10 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from OUT/checkpoint.npz (same data and "
         "settings; --steps or --budget, if given, replaces the budget)",
     )
-    p.add_argument("--pause-at", type=int, metavar="STEP", help="stop at this step, with a checkpoint")
-    p.add_argument("--eval-points", type=int, metavar="N", help="points on the validation curve (default 10)")
+    p.add_argument("--force", action="store_true", help="replace the run already in OUT (default: refuse)")
     p.add_argument(
-        "--eval-tokens", type=int, metavar="N", help="validation prefix for the curve (default 20000)"
+        "--pause-at",
+        type=_positive("--pause-at"),
+        metavar="STEP",
+        help="stop at this step, with a checkpoint",
+    )
+    p.add_argument(
+        "--eval-points",
+        type=_positive("--eval-points"),
+        metavar="N",
+        help="points on the validation curve (default 10)",
+    )
+    p.add_argument(
+        "--eval-tokens",
+        type=_positive("--eval-tokens"),
+        metavar="N",
+        help="validation prefix for the curve (default 20000)",
     )
 
     p = _command(
@@ -155,9 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--prompt", help="text to continue (default: a newline)")
     p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
-    p.add_argument("--tokens", type=int, default=200, help="characters to generate (default %(default)s)")
+    p.add_argument(
+        "--tokens",
+        type=_positive("--tokens"),
+        default=200,
+        help="characters to generate (default %(default)s)",
+    )
     p.add_argument("--temperature", type=float, default=0.8, help="0 means greedy (default %(default)s)")
-    p.add_argument("--top-k", type=int, help="sample among the k most probable characters only")
+    p.add_argument(
+        "--top-k", type=_positive("--top-k"), help="sample among the k most probable characters only"
+    )
     p.add_argument("--top-p", type=float, help="sample among the fewest characters holding this probability")
 
     p = _command(
@@ -171,7 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help=f"the corpus to score (default: the checkpoint's): {DATASETS}")
     p.add_argument("--tokenizer", help="optional: the checkpoint's tokenizer (an error if it is another)")
     p.add_argument(
-        "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
+        "--batch-size",
+        type=_positive("--batch-size"),
+        default=32,
+        help="windows per forward pass (default %(default)s)",
     )
 
     p = _command(
@@ -217,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLoss as error:
+        print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"python -m zoo {args.command}: interrupted", file=sys.stderr)
         return 130

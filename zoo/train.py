@@ -35,6 +35,10 @@ from .evaluate import evaluate
 from .models import detach_state
 
 
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite: the run stops before anything is saved from it."""
+
+
 @dataclass
 class TrainConfig:
     batch_size: int = 12
@@ -47,7 +51,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99
-    grad_clip: float = 1.0
+    grad_clip: float | None = 1.0  # None: no clipping
     eval_points: int = 10  # points on the validation curve, evenly spaced over the budget
     eval_tokens: int = 20_000  # validation prefix for the curve; the final figure uses all of it
     seed: int = 0
@@ -224,7 +228,8 @@ class Trainer:
             group["lr"] = lr
         self.optimizer.zero_grad()
         loss.backward()
-        optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
+        if self.config.grad_clip is not None:
+            optim.clip_grad_norm_(model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.state.step += 1
         if self.parallel is None:
@@ -254,6 +259,7 @@ class Trainer:
             started = time.perf_counter()
             loss = self.train_step()
             s.seconds += time.perf_counter() - started
+            _stop_unless_finite("loss", loss, s.step)
             if self.parallel is not None:
                 s.seconds = self.parallel.slowest(s.seconds)
             if on_step is not None:
@@ -278,6 +284,7 @@ class Trainer:
         if self.parallel is not None:  # rank 0 alone evaluates, every rank keeps the same curve
             val = self.parallel.from_main(val if self.parallel.is_main else 0.0)
         s = self.state
+        _stop_unless_finite("validation loss", val, s.step)
         s.curve.append(
             {"step": s.step, "tokens": s.tokens, "seconds": s.seconds, "train": train_loss, "val": val}
         )
@@ -327,6 +334,16 @@ class Trainer:
             self._open_streams(streams["offset"], streams["windows_read"])
             self._hidden = streams["hidden"]
         return checkpoint
+
+
+def _stop_unless_finite(what: str, value: float, step: int) -> None:
+    """Raise ``NonFiniteLoss`` for a NaN or infinite loss: before a checkpoint could save its weights."""
+    if not math.isfinite(value):
+        raise NonFiniteLoss(
+            f"training stopped at step {step}: the {what} is {value}; nothing from this step on is saved "
+            "(an earlier checkpoint is kept). Lower learning_rate or grad_clip; tg.detect_anomaly() finds "
+            "the first op that makes a NaN or an inf"
+        )
 
 
 def train_with_progress(

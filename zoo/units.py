@@ -45,7 +45,8 @@ def figures(total_nats: float, tokens: int, characters: int, utf8_bytes: int) ->
     return {
         "nats_per_token": nats_per_token,
         "bits_per_token": nats_per_token / math.log(2),
-        "perplexity": math.exp(nats_per_token),  # per token
+        # per token; exp overflows past 709.78
+        "perplexity": math.exp(nats_per_token) if nats_per_token < 709 else math.inf,
         "bits_per_char": total_nats / characters / math.log(2),
         "bits_per_byte": total_nats / utf8_bytes / math.log(2),
         "tokens": tokens,

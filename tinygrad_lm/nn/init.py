@@ -11,10 +11,12 @@ import math
 
 from ..backend import Generator, default_generator
 from ..tensor import Tensor
+from ..versions import mark_modified
 
 
 def _fill(tensor: Tensor, array) -> Tensor:
     tensor.data[...] = array
+    mark_modified(tensor)
     return tensor
 
 

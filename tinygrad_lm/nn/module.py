@@ -17,6 +17,7 @@ from ..backend import parse_device, to_device
 from ..dtypes import as_dtype, to_array
 from ..function import constant
 from ..tensor import Tensor
+from ..versions import mark_modified
 
 
 class Parameter(Tensor):
@@ -32,6 +33,7 @@ class Parameter(Tensor):
         if array.dtype.kind != "f":
             raise TypeError(f"Parameter: needs floating-point data, got dtype {array.dtype}")
         self.data, self.grad, self.creator, self.requires_grad = array, None, None, requires_grad
+        self._version = 0
 
     def __repr__(self) -> str:
         return f"Parameter({super().__repr__()})"
@@ -205,6 +207,7 @@ class Module:
     def _convert(self, convert: Any) -> Module:
         for tensor in [*self.parameters(), *self.buffers()]:
             tensor.data = convert(tensor.data)
+            mark_modified(tensor)
             if tensor.grad is not None:
                 tensor.grad = constant(convert(tensor.grad.data))
         return self
@@ -242,6 +245,7 @@ class Module:
             if key in state:
                 value = state[key].data if isinstance(state[key], Tensor) else state[key]
                 target.data[...] = to_device(value, target.device)
+                mark_modified(target)
         return IncompatibleKeys(missing, unexpected)
 
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
@@ -264,15 +268,11 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        children = [f"({name}): {_indent(repr(m))}" for name, m in self.named_children()]
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = ([self.extra_repr()] if self.extra_repr() else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _indent(text: str) -> str:
-    return text.replace("\n", "\n  ")
 
 
 def _mismatch(key: str, target: Tensor, value: Any) -> str:

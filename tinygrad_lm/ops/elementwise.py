@@ -63,7 +63,10 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z log x (x > 0; taken as 0 at x = 0, where z = 0 too)."""
+    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z log x.
+
+    Conventions where the formulas are undefined: dz/dx = 0 at x = 0 where y = 0 (x ** 0 is the
+    constant 1 there too; y x^(y-1) would be 0 * inf); dz/dy = 0 at x = 0 (log 0 taken as 0)."""
 
     def forward(self, x, y):
         return get_xp(x).power(x, y)
@@ -71,9 +74,28 @@ class Pow(Function):
     def backward(self, gz):
         x, y = self.inputs
         needs_x, needs_y = self.needs_input_grad
-        gx = gz * y * x ** (y - 1) if needs_x else None
+        gx = _zero_at_zero_power_of_zero(x, y, gz * y * x ** (y - 1)) if needs_x else None
         gy = gz * self.output() * _log_or_zero_at_zero(x) if needs_y else None
         return gx, gy
+
+
+def _zero_at_zero_power_of_zero(x, y, gradient):
+    """``gradient`` with 0 where x = y = 0 (broadcast), so no 0 * inf = nan survives at 0 ** 0."""
+    at_zero = (x.data == 0) & (y.data == 0)
+    if not at_zero.any():
+        return gradient
+    return Where.apply(constant(at_zero), constant(get_xp(at_zero).zeros((), gradient.dtype)), gradient)
+
+
+def sqrt_zero_gradient_at_zero(x):
+    """sqrt x, whose derivative is taken as 0 (not inf) where x = 0: the convention of a norm at the
+    origin (its minimal subgradient), used by ``Tensor.std`` for a constant row (x = var = 0)."""
+    at_zero = x.data == 0
+    if not at_zero.any():
+        return x.sqrt()
+    xp, mask = get_xp(at_zero), constant(at_zero)
+    safe = Where.apply(mask, constant(xp.ones((), x.dtype)), x)  # sqrt of 1 there: a finite derivative
+    return Where.apply(mask, constant(xp.zeros((), x.dtype)), safe.sqrt())
 
 
 def _log_or_zero_at_zero(x):

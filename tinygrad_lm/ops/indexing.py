@@ -16,23 +16,51 @@ from ..shapes import normalize_axis
 from .elementwise import where
 
 
-def normalize_index(index: Any, xp: Any) -> tuple:
-    """A tuple of backend objects: Tensors -> arrays, lists -> arrays, boolean masks -> their nonzeros."""
+def normalize_index(index: Any, xp: Any, shape: tuple[int, ...]) -> tuple:
+    """A tuple of backend objects: Tensors -> arrays, lists -> arrays, boolean masks -> their nonzeros.
+
+    A boolean mask must have the shape of the axes it indexes (``IndexError`` otherwise, as NumPy's):
+    its nonzeros alone would silently select from a prefix of a longer axis."""
     items = index if isinstance(index, tuple) else (index,)
+    items = tuple(
+        item.data if is_tensor(item) else xp.asarray(item) if isinstance(item, list) else item
+        for item in items
+    )
     normalized: list = []
-    for item in items:
-        if is_tensor(item):
-            item = item.data
-        elif isinstance(item, list):
-            item = xp.asarray(item)
+    for axis, item in zip(_first_axes(items, len(shape)), items, strict=True):
         if hasattr(item, "dtype") and getattr(item, "ndim", 0) > 0:
             if item.dtype == bool:
+                indexed = tuple(shape[axis : axis + item.ndim])
+                if tuple(item.shape) != indexed:
+                    raise IndexError(
+                        f"boolean index of shape {tuple(item.shape)} does not match the indexed axes "
+                        f"{axis}..{axis + item.ndim - 1} of shape {indexed} (tensor shape {tuple(shape)})"
+                    )
                 normalized.extend(xp.nonzero(item))
                 continue
             if item.dtype.kind not in "iu":
                 raise IndexError(f"index arrays must be integer or boolean, got dtype {item.dtype}")
         normalized.append(item)
     return tuple(normalized)
+
+
+def _first_axes(items: tuple, ndim: int) -> list[int]:
+    """The first axis of the indexed tensor that each index item applies to."""
+    used = [
+        0 if item is None or item is Ellipsis else getattr(item, "ndim", 1) if _is_mask(item) else 1
+        for item in items
+    ]
+    axes, axis = [], 0
+    for position, (item, count) in enumerate(zip(items, used, strict=True)):
+        if item is Ellipsis:
+            axis = ndim - sum(used[position + 1 :])
+        axes.append(axis)
+        axis += count
+    return axes
+
+
+def _is_mask(item: Any) -> bool:
+    return hasattr(item, "dtype") and item.dtype.kind == "b" and getattr(item, "ndim", 0) > 0
 
 
 def is_advanced(index: tuple) -> bool:

@@ -135,6 +135,8 @@ def split(x: Any, sizes: int | Sequence[int], axis: int) -> tuple:
 
 
 def chunk(x: Any, chunks: int, axis: int) -> tuple:
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be an integer >= 1, got {chunks!r} (shape {tuple(x.shape)})")
     length = x.shape[normalize_axis(axis, x.ndim, "chunk", x.shape)]
     return split(x, max(1, -(-length // chunks)), axis)
 

@@ -16,6 +16,8 @@ def reduced_count(shape: tuple[int, ...], axis, op: str) -> int:
     count = 1
     for a in normalize_axes(axis, len(shape), op, shape):
         count *= shape[a]
+    if count == 0:
+        raise ValueError(f"{op}: over zero elements (shape {tuple(shape)}, axis {axis}) is undefined")
     return count
 
 

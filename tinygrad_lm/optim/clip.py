@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +56,11 @@ def clip_grad_norm_(
     Each clipped ``.grad`` is a fresh array, not scaled in place: the autograd engine may share one
     gradient array between several parameters (``a + b`` hands both the same one).
     """
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm > 0:
+        raise ValueError(
+            f"clip_grad_norm_: max_norm must be a number > 0 (or inf: no clipping), got {max_norm!r}; "
+            "a negative one would reverse every gradient"
+        )
     norm_type = float(norm_type)
     if not (norm_type > 0):
         raise ValueError(f"clip_grad_norm_: norm_type must be > 0 or inf, got {norm_type}")

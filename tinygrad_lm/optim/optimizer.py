@@ -20,6 +20,7 @@ from typing import Any
 from ..autograd import enable_grad, no_grad
 from ..backend import device_of, get_xp, to_device
 from ..tensor import Tensor
+from ..versions import mark_modified
 from .flat import FlatGroup, can_flatten
 
 ParamsArg = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -149,6 +150,9 @@ class Optimizer:
                     self._check_gradient(i, param)
                 if not (self.flatten and self._step_flat(position, group, indices)):
                     self._step_each(group, indices)
+                for param in group["params"]:
+                    if param.grad is not None:  # updated in place: a graph saved before now refuses backward
+                        mark_modified(param)
         return loss
 
     def _check_gradient(self, index: int, param: Tensor) -> None:
@@ -228,6 +232,14 @@ class Optimizer:
             )
         groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            missing = sorted(set(self.defaults) - set(saved))
+            if missing:
+                others = ", ".join(sorted(set(saved) - set(self.defaults) - {"params"})) or "nothing else"
+                raise ValueError(
+                    f"{self._name}.load_state_dict: group {i} of the state lacks {', '.join(missing)} and "
+                    f"has {others}: it was saved by another optimizer (a {self._name} has "
+                    f"{', '.join(self.defaults)})"
+                )
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{self._name}.load_state_dict: group {i} has {len(saved['params'])} parameters in "

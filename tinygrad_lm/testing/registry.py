@@ -19,9 +19,10 @@ from .registry_elementwise import ELEMENTWISE_SPECS
 from .registry_nn import ACTIVATION_SPECS, LOSS_LAYER_SPECS
 from .registry_reduce_movement import REDUCE_MOVEMENT_SPECS
 from .registry_sequence import SEQUENCE_NOT_DIFFERENTIABLE, SEQUENCE_SPECS
-from .specs import Case, OpSpec
+from .specs import Case, Convention, OpSpec
 
-__all__ = ["CORE_SPECS", "NN_NOT_DIFFERENTIABLE", "NN_SPECS", "NOT_DIFFERENTIABLE", "SPECS", "Case", "OpSpec"]
+__all__ = ["CORE_SPECS", "NN_NOT_DIFFERENTIABLE", "NN_SPECS", "NOT_DIFFERENTIABLE", "SPECS"]
+__all__ += ["Case", "Convention", "OpSpec"]
 
 CORE_SPECS: list[OpSpec] = ELEMENTWISE_SPECS + REDUCE_MOVEMENT_SPECS
 NN_SPECS: list[OpSpec] = LOSS_LAYER_SPECS + SEQUENCE_SPECS + ACTIVATION_SPECS
@@ -39,7 +40,8 @@ NOT_DIFFERENTIABLE: frozenset[str] = frozenset(
         "Function Generator Tensor arange bool_ cuda default_generator enable_grad eye float32 float64 full "
         "full_like grad int64 is_grad_enabled manual_seed no_grad one_hot ones ones_like rand rand_like "
         "randint randn randn_like set_grad_enabled tensor zeros zeros_like save load as_tensor "
-        "asnumpy device_of get_xp keep_freed_memory parse_device to_device from_dlpack").split()]
+        "asnumpy device_of get_xp keep_freed_memory parse_device to_device from_dlpack "
+        "detect_anomaly").split()]
     + list(NN_NOT_DIFFERENTIABLE)
 )
 # fmt: on

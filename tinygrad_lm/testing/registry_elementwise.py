@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import tinygrad_lm as tg
 
 from . import strategies as tst
-from .specs import OpSpec, as_torch, torch_module
+from .specs import Convention, OpSpec, as_torch, torch_module
 from .strategies import DEFAULT_DOMAIN
 
 D = st.fixed_dictionaries
@@ -61,6 +61,9 @@ def _extreme(name: str, cls: str) -> OpSpec:
     ref = lambda x, y, how: getattr(np, name)(x, y)
     return OpSpec(name, fn, ref, arity=2, distinct=True, broadcasts=True,
                   covers=(cls, f"Tensor.{name}", f"tg.{name}"), kind="binary",
+                  conventions=(Convention(([1.0, 2.0], [1.0, 0.0]), ([0.5, 1.0 if name == "maximum" else 0.0],
+                                                                   [0.5, 0.0 if name == "maximum" else 1.0]),
+                                          {"how": "method"}),),  # a tie: the gradient is split in half
                   params=lambda s: st.fixed_dictionaries({"how": st.sampled_from(["method", "function"])}),
                   torch_fn=lambda x, y, how: getattr(torch_module(), name)(x, y))  # fmt: skip
 
@@ -72,7 +75,11 @@ ELEMENTWISE_SPECS: list[OpSpec] = [
     _binary("sub", "-", "Sub", "__sub__"),
     _binary("mul", "*", "Mul", "__mul__"),
     _binary("div", "/", "Div", "__truediv__", domain=(DEFAULT_DOMAIN, POSITIVE)),
-    _binary("pow", "**", "Pow", "__pow__", domain=(POSITIVE, (-2.0, 2.0))),
+    _binary("pow", "**", "Pow", "__pow__", domain=(POSITIVE, (-2.0, 2.0)), conventions=(
+        # d/dx x**0 = 0 (also at 0); d/dx at 0 of x**2 is 0, of x**0.5 is inf; d/dy at x = 0 is 0
+        Convention(([0.0, 0.0, 0.0, 2.0], [0.0, 2.0, 0.5, 0.0]),
+                   ([0.0, 0.0, np.inf, 0.0], [0.0, 0.0, 0.0, np.log(2.0)])),
+    )),
     OpSpec("scalar_arith", lambda x, op, side, c: ARITH[op](c, x) if side == "left" else ARITH[op](x, c),
            lambda x, op, side, c: ARITH[op](c, x) if side == "left" else ARITH[op](x, c), domain=POSITIVE,
            covers=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__"),
@@ -81,6 +88,7 @@ ELEMENTWISE_SPECS: list[OpSpec] = [
     OpSpec("pow_scalar", lambda x, side, c: c**x if side == "left" else x**c,
            lambda x, side, c: c**x if side == "left" else x**c, domain=POSITIVE,
            covers=("Pow", "Tensor.__pow__", "Tensor.__rpow__"),
+           conventions=(Convention(([0.0, 3.0],), ([0.0, 0.0],), {"side": "right", "c": 0}),),
            params=lambda s: st.one_of(
                D({"side": st.just("left"), "c": st.sampled_from([0.5, 2.0, math.e])}),
                D({"side": st.just("right"), "c": st.sampled_from([0, 1, 2, 3, -1, 0.5, 2.5])})),
@@ -96,18 +104,21 @@ ELEMENTWISE_SPECS: list[OpSpec] = [
            torch_fn=lambda x: -x),
     _unary("exp", "exp", np.exp),
     _unary("log", "log", np.log, domain=(0.1, 10.0)),
-    _unary("sqrt", "sqrt", np.sqrt, domain=(0.1, 10.0)),
-    _unary("abs", "abs", np.abs, avoid=(0.0,)),
+    _unary("sqrt", "sqrt", np.sqrt, domain=(0.1, 10.0), conventions=(Convention(([0.0],), ([np.inf],)),)),
+    _unary("abs", "abs", np.abs, avoid=(0.0,), conventions=(Convention(([0.0, -0.0],), ([0.0, 0.0],)),)),
     _unary("tanh", "tanh", np.tanh),
     _unary("sigmoid", "sigmoid", lambda x: 1 / (1 + np.exp(-x)), domain=(-6.0, 6.0)),
-    _unary("relu", "relu", lambda x: np.maximum(x, 0), avoid=(0.0,)),
+    _unary("relu", "relu", lambda x: np.maximum(x, 0), avoid=(0.0,),
+           conventions=(Convention(([0.0],), ([0.0],)),)),
     _unary("erf", "erf", _erf),
     OpSpec("gelu", lambda x, approximate: x.gelu(approximate), _gelu_ref, kind="unary",
            covers=("GeluTanh", "GeluErf", "Tensor.gelu"),
            params=lambda s: D({"approximate": st.sampled_from(["tanh", "none"])}),
            torch_fn=lambda x, approximate: torch_module().nn.functional.gelu(x, approximate=approximate)),
     OpSpec("clip", lambda x, low, high: x.clip(low, high), lambda x, low, high: np.clip(x, low, high),
-           avoid=(-1.0, 0.5, 1.0, 2.0), covers=("Clip", "Tensor.clip"),
+           avoid=(-1.0, 0.5, 1.0, 2.0), covers=("Clip", "Tensor.clip"), conventions=(  # bounds are inside
+               Convention(([-1.0, 1.0],), ([1.0, 1.0],), {"low": -1.0, "high": 1.0}),
+               Convention(([0.5, 2.0],), ([1.0, 1.0],), {"low": 0.5, "high": 2.0})),
            params=lambda s: st.sampled_from([(-1.0, None), (None, 1.0), (-1.0, 1.0), (0.5, 2.0)]).map(
                lambda p: {"low": p[0], "high": p[1]}),
            torch_fn=lambda x, low, high: torch_module().clamp(x, low, high)),

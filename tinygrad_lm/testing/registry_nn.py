@@ -16,7 +16,7 @@ import tinygrad_lm as tg
 from tinygrad_lm import functional as F
 
 from . import strategies as tst
-from .specs import OpSpec, as_torch, sigmoid_ref, torch_module
+from .specs import Convention, OpSpec, as_torch, sigmoid_ref, torch_module
 
 IGNORE = -100
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
@@ -239,6 +239,7 @@ ACTIVATION_SPECS: list[OpSpec] = [
             covers=(f"functional.{name}",),
             kind="unary",
             avoid=avoid,
+            conventions=(Convention(([0.0],), ([0.0],)),) if avoid else (),  # relu'(0) = 0
             torch_fn=lambda x, name=name: getattr(_torch_f(), name)(x),
         )
         for name, ref, avoid in [

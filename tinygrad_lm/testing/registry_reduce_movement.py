@@ -18,7 +18,7 @@ import tinygrad_lm as tg
 
 from ..shapes import normalize_axes
 from . import strategies as tst
-from .specs import OpSpec, as_torch, torch_module
+from .specs import Convention, OpSpec, as_torch, torch_module
 from .strategies import Shape
 
 D = st.fixed_dictionaries
@@ -197,11 +197,16 @@ REDUCE_MOVEMENT_SPECS: list[OpSpec] = [
     # ------------------------------------------------------------------------------------------ reductions
     _reduction("sum", _np_reduce("sum"), "sum", ("Sum", "Tensor.sum")),
     _reduction("mean", _np_reduce("mean"), "mean", ("Tensor.mean",)),
-    _reduction("max", _np_reduce("max"), "amax", ("Max", "Tensor.max"), distinct=True),
-    _reduction("min", _np_reduce("min"), "amin", ("Max", "Tensor.min"), distinct=True),
+    _reduction("max", _np_reduce("max"), "amax", ("Max", "Tensor.max"), distinct=True,  # ties share equally
+               conventions=(Convention(([[1.0, 1.0, 0.0, 1.0]],), ([[1 / 3, 1 / 3, 0.0, 1 / 3]],),
+                                       {"axis": 1}),)),
+    _reduction("min", _np_reduce("min"), "amin", ("Max", "Tensor.min"), distinct=True,
+               conventions=(Convention(([[0.0, 1.0, 0.0]],), ([[0.5, 0.0, 0.5]],), {"axis": None}),)),
     _reduction("var", _np_reduce("var"), "var", ("Tensor.var",), params=_var_params),
     _reduction("std", _np_reduce("std"), "std", ("Tensor.std",), distinct=True, min_dims=1, min_side=2,
-               params=lambda s: _var_params(s, positive=True)),
+               params=lambda s: _var_params(s, positive=True), conventions=(  # a constant row: gradient 0
+                   Convention(([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]],), ([[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]],),
+                              {"axis": 1, "correction": 1}),)),
     _reduction("logsumexp", _logsumexp_ref, "logsumexp", ("LogSumExp", "Tensor.logsumexp")),
     OpSpec("softmax", lambda x, axis: x.softmax(axis), _softmax_ref, covers=("Softmax", "Tensor.softmax"),
            min_dims=1, params=_axis_param, torch_fn=lambda x, axis: x.softmax(axis)),

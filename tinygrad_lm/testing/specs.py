@@ -20,6 +20,10 @@ An ``OpSpec`` says how to call the op and what it should compute:
 * ``first_order`` / ``second_order`` / ``float32``: True, or a string saying why that check does not
   apply (printed as n/a in the report). Piecewise-linear ops have a zero second derivative almost
   everywhere: that is still checked. ``keeps_dtype``: the output has the input's dtype.
+* ``conventions``: the points where the op's derivative is undefined or singular (ties, kinks, 0 ** 0,
+  a constant row's std), each a ``Convention``: the inputs there and the gradients of the sum of the
+  outputs that the library's documented convention gives, exactly; every value in ``avoid`` must
+  appear in one (tests/test_conventions.py), so a new op with such points states what it does there.
 * ``kind``: ``"unary"``/``"binary"`` (element-wise) or ``"reduction"`` (axis, keepdims) make the op
   available to the random expression graphs of tests/test_composite_properties.py.
 
@@ -53,6 +57,14 @@ class Case(NamedTuple):
         return [tg.Tensor(a, dtype=dtype or a.dtype, device=device, requires_grad=True) for a in self.arrays]
 
 
+class Convention(NamedTuple):
+    """At ``inputs`` (and ``params``), the gradients of the sum of the op's outputs are ``grads``."""
+
+    inputs: tuple
+    grads: tuple
+    params: dict = {}
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """One op's registry entry: how to call it, its references and its inputs (see the module doc)."""
@@ -77,6 +89,7 @@ class OpSpec:
     float32: bool | str = True
     keeps_dtype: bool = True
     kind: str = "other"
+    conventions: tuple[Convention, ...] = ()
     torch_fn: Callable[..., Any] | None = None
 
     def cases(self, dtype: Any = "float64", broadcast: bool = False) -> st.SearchStrategy:

@@ -20,7 +20,13 @@ from zoo.train import Budget
 def run(args: argparse.Namespace) -> int:
     """Compare, print the leaderboard, write the report to ``--out`` (default ``runs/NAME``)."""
     started = time.perf_counter()
+    out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
     with user_input():
+        if (out / "results.json").exists() and not args.force:
+            raise ValueError(
+                f"{out} already holds a comparison (results.json): choose another --out or --name, or "
+                "replace it with --force"
+            )
         options = compare.CompareOptions(
             models=model_names(args.models),
             budget=Budget.parse(
@@ -33,7 +39,6 @@ def run(args: argparse.Namespace) -> int:
         )
         specs = parse_tokenizer_list(args.tokenizer)
         data = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=specs[0])
-    out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
     count = len(options.models)
     say(f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each")
     for line in report.summary_lines(

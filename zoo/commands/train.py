@@ -11,7 +11,7 @@ from typing import Any
 
 import tinygrad_lm as tg
 from tinygrad_lm import distributed as tg_distributed
-from zoo import catalog, report
+from zoo import catalog, report, run_folder
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.datasets import Dataset, load_dataset
@@ -28,9 +28,10 @@ DEFAULT_TRAIN_STEPS = 2000
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) into ``--out``/checkpoint.npz; data-parallel under an MPI launcher."""
-    path = Path(args.out) / "checkpoint.npz"
+    path = Path(args.out) / run_folder.CHECKPOINT_NAME
     with user_input():
         ranks = join_launched_ranks(args.device)
+        run_folder.refuse_existing_run(Path(args.out), args.resume, args.force)
         device = tg.parse_device(args.device)
     if ranks is None:
         return _run(args, path, device, ranks)
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
     with user_input():
         budget = _train_budget(args)
         if args.resume:
-            trainer, data, info = _resumed_trainer(path, device, budget)
+            trainer, data, info = _resumed_trainer(path, device, budget, args)
         else:
             trainer, data, info = _new_trainer(args, device, budget or Budget(steps=DEFAULT_TRAIN_STEPS))
         if ranks is not None:
@@ -56,12 +57,20 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
             trainer.run_on(DataParallel(trainer.model, trainer.config.batch_size, info["model"], device))
             say(trainer.parallel.describe())
         _note_rank_change(info, 1 if ranks is None else ranks[1])
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    if trainer is None:  # the n-gram: counted in one pass
-        model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
-        save_checkpoint(model, path, {**info, "config": result.config})
-        return _finish_train(args, model, result, data, Budget(), info)
-    return _train(args, trainer, path, data, info)
+    owner = ranks is None or ranks[0] == 0  # rank 0 alone writes the run folder, so it alone locks it
+    with user_input():
+        notes = run_folder.claim(args.out, args.resume, args.force) if owner else []
+    try:
+        for note in notes:
+            say(note)
+        if trainer is None:  # the n-gram: counted in one pass
+            model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
+            save_checkpoint(model, path, {**info, "config": result.config})
+            return _finish_train(args, model, result, data, Budget(), info)
+        return _train(args, trainer, path, data, info)
+    finally:
+        if owner:
+            run_folder.release(args.out)
 
 
 def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset, info: dict) -> int:
@@ -123,7 +132,7 @@ def _new_trainer(args: argparse.Namespace, device: str, budget: Budget) -> tuple
     return catalog.make_trainer(name, model, data, budget, overrides), data, info
 
 
-def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
+def _resumed_trainer(path: Path, device: str, budget: Budget | None, args: argparse.Namespace) -> tuple:
     """(trainer restored from ``path``, data, checkpoint info); a new ``budget`` replaces the old one."""
     model, tokenizer, info, saved = load_checkpoint(path, device)
     if saved is None:
@@ -131,6 +140,7 @@ def _resumed_trainer(path: Path, device: str, budget: Budget | None) -> tuple:
             f"{path} holds no training state (a fitted n-gram, or weights from `python -m zoo import`): "
             "there is no training to resume"
         )
+    _refuse_resume_conflicts(args, info, saved)
     run = info["data"]
     data = load_dataset(run["dataset"], run["data_path"], run["val_tokens"], tokenizer)
     settings = {**saved, "device": device}
@@ -151,6 +161,34 @@ def _note_rank_change(info: dict, ranks: int) -> None:
             "their sums in another order, so not bit for bit what it would have been"
         )
     info["ranks"] = ranks
+
+
+def _refuse_resume_conflicts(args: argparse.Namespace, info: dict, saved: dict) -> None:
+    """``--resume`` continues the saved run as it was: an option given that would change it is an error."""
+    run = info["data"]
+    kept = {
+        "--model": (args.model, info["model"]),
+        "--dataset": (args.dataset, run["dataset"]),
+        "--data-path": (args.data_path, run["data_path"]),
+        "--val-tokens": (args.val_tokens, run["val_tokens"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--eval-points": (args.eval_points, saved["eval_points"]),
+        "--eval-tokens": (args.eval_tokens, saved["eval_tokens"]),
+    }
+    given = {word.split("=")[0] for word in args.argv if word.startswith("--")}
+    conflicts = [
+        f"{option} {new} (the run has {old})"
+        for option, (new, old) in kept.items()
+        if option in given and new != old
+    ]
+    conflicts += ["--set (the run keeps its settings)"] * bool(args.set)
+    conflicts += ["--tokenizer (the run keeps its tokenizer)"] * ("--tokenizer" in given)
+    conflicts += ["--quick (the run was not quick)"] * (args.quick and not run.get("quick", False))
+    if conflicts:
+        raise ValueError(
+            f"--resume continues the saved run as it was; these options would change it: "
+            f"{'; '.join(conflicts)}. Drop them, or start a new run with another --out"
+        )
 
 
 def _finish_train(
@@ -174,5 +212,8 @@ def _finish_train(
     )
     attention = attention_snippet(model, data) if result.name == "gpt" else None
     files = report.write_report(results, args.out, attention)
-    say(f"wrote {args.out}/: checkpoint.npz, {', '.join(files.values())}")
+    written = [
+        name for name in (run_folder.CHECKPOINT_NAME, *files.values()) if (Path(args.out) / name).is_file()
+    ]
+    say(f"wrote {args.out}/: {', '.join(written)}")
     return 0

@@ -81,8 +81,8 @@ class NGramLM:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {SMOOTHINGS}, got {smoothing!r}")
-        if not k > 0:
-            raise ValueError(f"k must be > 0, got {k}")
+        if not (np.isfinite(k) and k > 0):
+            raise ValueError(f"k must be a finite number > 0, got {k}")
         if keys not in KEY_SCHEMES:
             raise ValueError(f"keys must be one of {KEY_SCHEMES}, got {keys!r}")
         self.order, self.smoothing, self.k, self.keys = int(order), smoothing, float(k), keys
