@@ -63,6 +63,15 @@ def test_bench_ngram_reports_times_and_figures():
 
 
 @pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
+def test_bench_ngram_fits_word_tokens_with_wide_keys_and_reports_bits_per_char():
+    args = ("--path", str(SHAKESPEARE), "--tokenizer", "word", "--orders", "5", "--timed-order", "5")
+    record = run_benchmark("bench_ngram.py", *args, "--repeats", "1")
+    assert record["vocab_size"] > 7000 and record["val_chars"] == 111_540
+    assert 0 < record["fit_s"] + record["score_s"] < 5.0  # the target: order 3-5 in 5 s
+    assert record["val_bits_per_char"]["5"] == pytest.approx(2.2811, abs=1e-3)
+
+
+@pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
 def test_gpt_curve_against_a_checkout_of_the_same_code_is_identical():
     root = str(BENCHMARKS.parent)
     record = run_benchmark("gpt_curve.py", "--path", str(SHAKESPEARE), "--steps", "2", "--against", root)
