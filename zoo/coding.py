@@ -92,7 +92,9 @@ class RangeEncoder:
     def encode(self, start: int, freq: int, total: int) -> None:
         """Narrow to the symbol occupying ``[start, start + freq)`` of ``[0, total)``."""
         if not (0 <= start and 0 < freq and start + freq <= total <= MAX_TOTAL):
-            raise ValueError(f"encode: need 0 <= start < start + freq <= total <= 2^24, got {start, freq, total}")
+            raise ValueError(
+                f"encode: need 0 <= start < start + freq <= total <= 2^24, got {(start, freq, total)}"
+            )
         r = self.range // total
         self.low += r * start
         self.range = r * freq
