@@ -92,6 +92,8 @@ def test_frequencies_reject_nan_and_negative():
         frequencies(np.array([0.5, np.nan]))
     with pytest.raises(ValueError, match="finite"):
         frequencies(np.array([1.5, -0.5]))
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        frequencies(np.array([0.6, 0.5]))  # a total past 2^24 would not fit the coder
 
 
 def test_empty_stream_is_empty_and_a_certain_symbol_costs_almost_nothing():

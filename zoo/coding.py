@@ -58,15 +58,26 @@ class CorruptStreamError(ValueError):
 
 def frequencies(probs: np.ndarray) -> np.ndarray:
     """Rows of probabilities (..., V) float64 -> integer frequencies (..., V) int64, each >= 1, with
-    ``f = floor(p (2^24 - V)) + 1`` and so row sums <= 2^24."""
+    ``f = floor(p (2^24 - V)) + 1`` and so row sums <= 2^24 (rows must sum to at most 1 + 1e-9)."""
     probs = np.asarray(probs, dtype=np.float64)
     vocab = probs.shape[-1]
-    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
-        raise ValueError("frequencies: probabilities must be finite and >= 0")
     if vocab >= MAX_TOTAL:
         raise ValueError(f"frequencies: {vocab} symbols do not fit a total of 2^{PRECISION_BITS}")
-    scaled = np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64) + 1
-    return np.minimum(scaled, MAX_TOTAL - vocab + 1)  # a row summing past 1 by rounding stays in range
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0) or np.any(probs.sum(axis=-1) > 1 + 1e-9):
+        raise ValueError("frequencies: probabilities must be finite, >= 0 and sum to at most 1")
+    return np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64) + 1
+
+
+def row_cumulative(probs: np.ndarray, extra: int = 0) -> np.ndarray:
+    """``cumulative(frequencies(probs))`` of one row (V,), followed by ``extra`` symbols of frequency 1
+    at the end, without the checks: the decoder's fast copy of what the encoder computed (and
+    checked) for the same numbers. -> (V + extra + 1,) int64."""
+    vocab = len(probs)
+    cum = np.empty(vocab + extra + 1, dtype=np.int64)
+    cum[0] = 0
+    np.cumsum(np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64) + 1, out=cum[1 : vocab + 1])
+    cum[vocab + 1 :] = cum[vocab] + np.arange(1, extra + 1)
+    return cum
 
 
 def cumulative(freqs: np.ndarray) -> np.ndarray:
@@ -168,10 +179,6 @@ class RangeDecoder:
         value = self.decode_target(total)
         self.consume(value, 1)
         return value
-
-    def overran(self) -> bool:
-        """Whether decoding read further than the stream's bytes plus the 8 the final state holds."""
-        return self.position > len(self.data) + 8
 
 
 def decode_symbol(decoder: RangeDecoder, cum: np.ndarray) -> int:
