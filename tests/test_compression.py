@@ -117,7 +117,7 @@ def test_unseen_characters_are_escaped_and_restored():
 def test_a_tokenizer_with_unk_still_round_trips_unseen_characters():
     tokenizer = CharTokenizer.fit("abc?", unk="?")
     model = NGramLM(2).fit(tokenizer.encode("abcabc?"), tokenizer.vocab_size)
-    original = "abc?xyz".encode()
+    original = b"abc?xyz"
     packed = compress(model, tokenizer, IDENTITY, original)
     assert decompress(model, tokenizer, IDENTITY, packed) == original
 
