@@ -4,6 +4,8 @@
     python -m zoo train --model gpt --dataset shakespeare --steps 2000 --out runs/gpt [--resume]
     python -m zoo sample --checkpoint runs/gpt/checkpoint.npz --prompt "ROMEO:" --tokens 200
     python -m zoo eval --checkpoint runs/gpt/checkpoint.npz --dataset shakespeare
+    python -m zoo compress --checkpoint runs/gpt/checkpoint.npz notes.txt -o notes.zlm
+    python -m zoo decompress --checkpoint runs/gpt/checkpoint.npz notes.zlm -o notes.txt
 
 Mistakes in the input (an unknown model or dataset, a missing file, an unavailable device, a
 character the model has never seen) end the command with one line on stderr and exit code 2.
@@ -18,7 +20,7 @@ import os
 import sys
 
 from zoo import catalog
-from zoo.commands import compare, sample, train
+from zoo.commands import compare, compress, decompress, sample, train
 from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
@@ -158,7 +160,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
     )
+    _coding_commands(commands)
     return parser
+
+
+def _coding_commands(commands) -> None:
+    """``compress`` and ``decompress``: the model's probabilities driving an arithmetic coder."""
+    for name, module, summary in (
+        ("compress", compress, "compress a UTF-8 file with a checkpoint's model (arithmetic coding)"),
+        ("decompress", decompress, "restore a file written by `compress`, with the same checkpoint"),
+    ):
+        p = _command(
+            commands,
+            name,
+            module.run,
+            summary,
+            f"{summary[0].upper()}{summary[1:]}; the output is written atomically and never over an "
+            "existing file unless --force.",
+            ("--checkpoint", "--no-progress"),
+        )
+        p.add_argument("input", metavar="INPUT", help="the file to read")
+        p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the file to write")
+        p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
 
 
 def main(argv: list[str] | None = None) -> int:

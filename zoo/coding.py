@@ -73,10 +73,13 @@ def row_cumulative(probs: np.ndarray, extra: int = 0) -> np.ndarray:
     at the end, without the checks: the decoder's fast copy of what the encoder computed (and
     checked) for the same numbers. -> (V + extra + 1,) int64."""
     vocab = len(probs)
+    freqs = np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64)
+    freqs += 1
     cum = np.empty(vocab + extra + 1, dtype=np.int64)
     cum[0] = 0
-    np.cumsum(np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64) + 1, out=cum[1 : vocab + 1])
-    cum[vocab + 1 :] = cum[vocab] + np.arange(1, extra + 1)
+    np.cumsum(freqs, out=cum[1 : vocab + 1])
+    for k in range(1, extra + 1):
+        cum[vocab + k] = cum[vocab] + k
     return cum
 
 

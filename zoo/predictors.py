@@ -52,17 +52,17 @@ class NGramOrder:
 class NGramPredictor:
     """``NGramLM.probabilities`` of one context at a time, bit-identical to the batched call.
 
-    ``P_m`` depends only on the last ``m - 1`` tokens, so the distributions up to order
-    ``order - 2`` are remembered per history (an exact cache: a hit returns the very same numbers)
-    and each step computes only the top two orders.
+    ``P_m`` depends only on the last ``m - 1`` tokens, so the distributions of the orders below the
+    top one are remembered per (order, history): an exact cache (a hit returns the very numbers a
+    recomputation would), emptied when it holds ``CACHE_LIMIT`` of them. A step then computes the top
+    order, and the lower ones only for histories not met before.
     """
 
-    CACHE_LIMIT = 200_000
+    CACHE_LIMIT = 100_000
 
     def __init__(self, model: Any) -> None:
         self.model, self.vocab_size = model, model.vocab_size
         self.orders = [NGramOrder(table, self.vocab_size) for table in model.tables]
-        self.cached_order = max(1, len(self.orders) - 2)
         self.cache: dict[tuple[int, int], np.ndarray] = {}
         self.history: list[int] = []
 
@@ -76,14 +76,19 @@ class NGramPredictor:
         codes = [0]  # codes[m - 1]: the history of order m, as in ``probabilities``
         for m in range(2, top + 1):
             codes.append(codes[-1] + self.history[-(m - 1)] * self.vocab_size ** (m - 2))
-        split = min(top, self.cached_order)
-        probs = self.cache.get((split, codes[split - 1]))
-        if probs is None:
-            probs = self._orders(np.full(self.vocab_size, 1.0 / self.vocab_size), codes, 1, split)
-            if len(self.cache) >= self.CACHE_LIMIT:
-                self.cache.clear()
-            self.cache[split, codes[split - 1]] = probs
-        return self._orders(probs, codes, split + 1, top)
+        cached_top = min(top, max(1, len(self.orders) - 1))
+        start = cached_top
+        while start >= 1 and (start, codes[start - 1]) not in self.cache:
+            start -= 1
+        probs = (
+            self.cache[start, codes[start - 1]] if start else np.full(self.vocab_size, 1.0 / self.vocab_size)
+        )
+        if len(self.cache) >= self.CACHE_LIMIT:
+            self.cache.clear()
+        for m in range(start + 1, cached_top + 1):
+            probs = self._orders(probs, codes, m, m)
+            self.cache[m, codes[m - 1]] = probs
+        return self._orders(probs, codes, cached_top + 1, top)
 
     def _orders(self, probs: np.ndarray, codes: list[int], first: int, last: int) -> np.ndarray:
         """Apply the estimates of orders ``first .. last`` to the lower-order ``probs``."""
