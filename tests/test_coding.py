@@ -20,6 +20,7 @@ from zoo.coding import (
     cumulative,
     decode_symbol,
     frequencies,
+    row_cumulative,
 )
 
 
@@ -78,6 +79,9 @@ def test_quantisation_overhead_within_the_stated_bound(case):
     q = freqs / freqs.sum(axis=1, keepdims=True)
     overhead = np.log2(probs) - np.log2(q)  # -log2 q - (-log2 p)
     assert (overhead <= -math.log2(1 - vocab / MAX_TOTAL) + 1e-12).all()
+    reserved = frequencies(probs, reserve=1)
+    q = reserved / (reserved.sum(axis=1, keepdims=True) + 1)  # the escape's 1 in the total
+    assert (np.log2(probs) - np.log2(q) <= -math.log2(1 - (vocab + 1) / MAX_TOTAL) + 1e-12).all()
 
 
 def test_frequencies_of_a_batch_equal_those_of_each_row():
@@ -85,6 +89,19 @@ def test_frequencies_of_a_batch_equal_those_of_each_row():
     probs = rng.dirichlet(np.full(66, 0.1), size=500)
     batch = frequencies(probs)
     assert all(np.array_equal(frequencies(row[None])[0], batch[i]) for i, row in enumerate(probs))
+
+
+@pytest.mark.parametrize("vocab", [1, 4, 64, 65, 256])
+@pytest.mark.parametrize("reserve", [0, 1, 3])
+def test_totals_leave_room_for_the_reserved_symbols(vocab, reserve):
+    uniform = np.full((1, vocab), 1.0 / vocab)  # K divisible by V: no rounding loss at all
+    certain = np.eye(vocab)[:1]
+    for probs in (uniform, certain):
+        assert frequencies(probs, reserve).sum() + reserve <= MAX_TOTAL
+        cum = row_cumulative(probs[0], extra=reserve)
+        assert cum[-1] <= MAX_TOTAL and np.array_equal(
+            cum[: vocab + 1], cumulative(frequencies(probs, reserve))[0]
+        )
 
 
 def test_frequencies_reject_nan_and_negative():

@@ -28,12 +28,13 @@ the zeros past the end of the stream. (The leading byte of LZMA's scheme is alwa
 written.)
 
 **Quantisation.** ``frequencies(p)`` maps a distribution over ``V`` symbols to integers
-``f_i = floor(p_i K) + 1`` with ``K = 2^24 - V``: every symbol gets at least 1 (any symbol can be
-coded) and ``F = sum f_i <= K + V = 2^24``. Since ``f_i >= p_i K`` and ``F <= 2^24``,
+``f_i = floor(p_i K) + 1`` with ``K = 2^24 - V - R``, where ``R`` symbols of frequency 1 are reserved
+(the compressor's escape: ``R = 1``): every symbol gets at least 1 (any symbol can be coded) and
+``F = sum f_i + R <= K + V + R = 2^24``. Since ``f_i >= p_i K`` and ``F <= 2^24``,
 
-    -log2 q_i <= -log2 p_i + log2(2^24 / K) = -log2 p_i - log2(1 - V / 2^24),
+    -log2 q_i <= -log2 p_i + log2(2^24 / K) = -log2 p_i - log2(1 - (V + R) / 2^24),
 
-about ``V / 2^24 / ln 2`` bits per symbol (5.7e-6 bits for V = 66). ``frequencies`` acts on each row
+about ``(V + R) / 2^24 / ln 2`` bits per symbol (5.7e-6 bits for V + R = 66). ``frequencies`` acts on each row
 independently and elementwise, so a batch of rows and the same rows one at a time give the same
 integers.
 """
@@ -56,24 +57,25 @@ class CorruptStreamError(ValueError):
     """The coded stream does not decode under the given frequencies (corrupted or truncated)."""
 
 
-def frequencies(probs: np.ndarray) -> np.ndarray:
+def frequencies(probs: np.ndarray, reserve: int = 0) -> np.ndarray:
     """Rows of probabilities (..., V) float64 -> integer frequencies (..., V) int64, each >= 1, with
-    ``f = floor(p (2^24 - V)) + 1`` and so row sums <= 2^24 (rows must sum to at most 1 + 1e-9)."""
+    ``f = floor(p K) + 1``, ``K = 2^24 - V - reserve``: row sums <= 2^24 - reserve, leaving room for
+    ``reserve`` more symbols of frequency 1 (rows must sum to at most 1 + 1e-9)."""
     probs = np.asarray(probs, dtype=np.float64)
     vocab = probs.shape[-1]
-    if vocab >= MAX_TOTAL:
-        raise ValueError(f"frequencies: {vocab} symbols do not fit a total of 2^{PRECISION_BITS}")
+    if vocab + reserve >= MAX_TOTAL:
+        raise ValueError(f"frequencies: {vocab + reserve} symbols do not fit a total of 2^{PRECISION_BITS}")
     if not np.all(np.isfinite(probs)) or np.any(probs < 0) or np.any(probs.sum(axis=-1) > 1 + 1e-9):
         raise ValueError("frequencies: probabilities must be finite, >= 0 and sum to at most 1")
-    return np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64) + 1
+    return np.floor(probs * float(MAX_TOTAL - vocab - reserve)).astype(np.int64) + 1
 
 
 def row_cumulative(probs: np.ndarray, extra: int = 0) -> np.ndarray:
-    """``cumulative(frequencies(probs))`` of one row (V,), followed by ``extra`` symbols of frequency 1
-    at the end, without the checks: the decoder's fast copy of what the encoder computed (and
-    checked) for the same numbers. -> (V + extra + 1,) int64."""
+    """``cumulative`` of ``frequencies(probs, reserve=extra)`` for one row (V,) followed by ``extra``
+    symbols of frequency 1, without the checks: the decoder's fast copy of what the encoder computed
+    (and checked) for the same numbers. -> (V + extra + 1,) int64."""
     vocab = len(probs)
-    freqs = np.floor(probs * float(MAX_TOTAL - vocab)).astype(np.int64)
+    freqs = np.floor(probs * float(MAX_TOTAL - vocab - extra)).astype(np.int64)
     freqs += 1
     cum = np.empty(vocab + extra + 1, dtype=np.int64)
     cum[0] = 0

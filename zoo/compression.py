@@ -102,7 +102,7 @@ def from_symbols(tokens: list[int], escapes: list[tuple[int, str]], tokenizer: A
 
 def step_frequencies(probs: np.ndarray) -> np.ndarray:
     """Cumulative frequencies (P, V + 2) of the model's rows (P, V) with the escape's frequency 1."""
-    freqs = frequencies(probs)
+    freqs = frequencies(probs, reserve=1)
     return cumulative(np.concatenate([freqs, np.ones((len(freqs), 1), dtype=np.int64)], axis=1))
 
 
@@ -206,18 +206,25 @@ def compress(
     model: Any, tokenizer: Any, identity: bytes, original: bytes, progress: Progress | None = None
 ) -> bytes:
     """The compressed file (header + coded stream) of the UTF-8 bytes ``original``."""
+    return compress_measured(model, tokenizer, identity, original, progress)[0]
+
+
+def compress_measured(
+    model: Any, tokenizer: Any, identity: bytes, original: bytes, progress: Progress | None = None
+) -> tuple[bytes, Encoded]:
+    """``compress``'s file and its coded stream with the ideal cost of its tokens."""
     symbols = to_symbols(decode_text(original), tokenizer)
-    payload = encode_symbols(model, symbols, progress).payload
+    encoded = encode_symbols(model, symbols, progress)
     header = Header(
         model_identity=identity,
         symbols=symbols.count,
         original_size=len(original),
         original_hash=hashlib.sha256(original).digest(),
-        payload_size=len(payload),
-        payload_crc=zlib.crc32(payload),
+        payload_size=len(encoded.payload),
+        payload_crc=zlib.crc32(encoded.payload),
         environment=environment(model),
     )
-    return header.pack() + payload
+    return header.pack() + encoded.payload, encoded
 
 
 def decompress(

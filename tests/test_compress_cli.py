@@ -1,0 +1,112 @@
+"""``python -m zoo compress`` / ``decompress``: a round trip through files for an n-gram and a neural
+checkpoint, and every bad input (wrong checkpoint, damaged, truncated or foreign file, an existing
+output, a non-UTF-8 input) as one line on stderr with exit code 2 and nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from zoo.cli import main
+
+TINY = "markov:order=1,vocab=4,n_train=3000,n_val=600"
+TEXT = "abcabd\nxyz \u00e9\U0001f600 unseen characters too\n" * 20
+
+
+def zoo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("coders")
+    paths = {}
+    for name, settings in (
+        ("ngram", ["--set", "order=3"]),
+        ("ngram2", ["--set", "order=2"]),
+        ("gru", ["--set", "d_embed=4", "d_hidden=8", "context_length=8", "batch_size=4", "--budget", "320"]),
+    ):
+        model = "ngram" if name.startswith("ngram") else name
+        out = root / name
+        assert (
+            main(
+                ["train", "--model", model, "--dataset", TINY, *settings, "--no-progress", "--out", str(out)]
+            )
+            == 0
+        )
+        paths[name] = str(out / "checkpoint.npz")
+    return paths
+
+
+@pytest.mark.parametrize("name", ["ngram", "gru"])
+def test_round_trip_through_files(checkpoints, tmp_path, name):
+    source = tmp_path / "in.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    packed, restored = tmp_path / "in.zlm", tmp_path / "out.txt"
+    done = zoo("compress", "--checkpoint", checkpoints[name], str(source), "-o", str(packed))
+    assert done.returncode == 0, done.stderr
+    assert "bits/char" in done.stdout
+    done = zoo("decompress", "--checkpoint", checkpoints[name], str(packed), "-o", str(restored))
+    assert done.returncode == 0, done.stderr
+    assert restored.read_bytes() == source.read_bytes()
+
+
+@pytest.fixture
+def packed(checkpoints, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    assert (
+        main(["compress", "--checkpoint", checkpoints["ngram"], str(source), "-o", str(tmp_path / "in.zlm")])
+        == 0
+    )
+    return tmp_path / "in.zlm"
+
+
+def damaged(path, tmp_path):
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x10
+    (tmp_path / "flipped.zlm").write_bytes(bytes(data))
+    return tmp_path / "flipped.zlm"
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("wrong checkpoint", "another model"),
+        ("flipped byte", "corrupted"),
+        ("truncated", "truncated"),
+        ("foreign", "not a file written by"),
+        ("existing output", "already exists"),
+    ],
+)
+def test_bad_files_are_one_line_and_exit_code_2(checkpoints, packed, tmp_path, capsys, case, message):
+    checkpoint, source = checkpoints["ngram"], packed
+    if case == "wrong checkpoint":
+        checkpoint = checkpoints["ngram2"]
+    elif case == "flipped byte":
+        source = damaged(packed, tmp_path)
+    elif case == "truncated":
+        source = tmp_path / "short.zlm"
+        source.write_bytes(packed.read_bytes()[:-5])
+    elif case == "foreign":
+        source = tmp_path / "in.txt"
+    target = tmp_path / "out.txt"
+    if case == "existing output":
+        target.write_text("earlier result")
+    capsys.readouterr()
+    assert main(["decompress", "--checkpoint", checkpoint, str(source), "-o", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+    assert not target.exists() or target.read_text() == "earlier result"
+
+
+def test_a_non_utf8_input_is_refused(checkpoints, tmp_path, capsys):
+    source = tmp_path / "binary.dat"
+    source.write_bytes(b"abc\xff\xfe")
+    assert (
+        main(["compress", "--checkpoint", checkpoints["ngram"], str(source), "-o", str(tmp_path / "x")]) == 2
+    )
+    assert "not UTF-8 text: byte 3 is 0xff" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
