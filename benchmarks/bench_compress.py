@@ -18,9 +18,6 @@ distributions before quantisation), on the first ``--neural-chars`` characters (
 from __future__ import annotations
 
 import argparse
-import bz2
-import gzip
-import lzma
 import math
 import sys
 import time
@@ -33,24 +30,11 @@ from common import emit, environment
 from zoo.checkpoints import load_checkpoint
 from zoo.compressed_file import model_identity
 from zoo.compression import compress_measured, decompress
+from zoo.compression_figures import fair_bits_per_char
 from zoo.models import NGramLM
 from zoo.tokenizers import CharTokenizer
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
-BASELINES = {
-    "gzip": lambda data: gzip.compress(data, 9, mtime=0),
-    "bzip2": lambda data: bz2.compress(data, 9),
-    "xz": lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
-}
-
-
-def fair_bits_per_char(train: str, val: str) -> dict:
-    """8 (size(train + val) - size(train)) / characters(val) for each standard compressor."""
-    before, both = train.encode("utf-8"), (train + val).encode("utf-8")
-    return {
-        name: round(8 * (len(squeeze(both)) - len(squeeze(before))) / len(val), 4)
-        for name, squeeze in BASELINES.items()
-    }
 
 
 def code(model, tokenizer, identity: bytes, text: str) -> dict:
@@ -116,7 +100,7 @@ def main() -> None:
     text = args.data_path.read_text(encoding="utf-8")
     train, val = text[: int(len(text) * 0.9)], text[int(len(text) * 0.9) :][: args.val_chars]
     ngram, _ = ngram_record(train, val, args.order)
-    baselines = fair_bits_per_char(train, val)
+    baselines = {name: round(bpc, 4) for name, bpc in fair_bits_per_char(train, val).items()}
     record = {
         "benchmark": "compress",
         "ngram": ngram,

@@ -4,6 +4,7 @@ output, a non-UTF-8 input) as one line on stderr with exit code 2 and nothing wr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -110,3 +111,20 @@ def test_a_non_utf8_input_is_refused(checkpoints, tmp_path, capsys):
     )
     assert "not UTF-8 text: byte 3 is 0xff" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_codes_the_validation_text_beside_the_standard_compressors(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["compare", "--dataset", TINY, "--models", "ngram,rnn", "--quick", "--budget", "640", "--compress"]
+    assert main([*args, "--no-progress", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["compressors"]) == {"gzip", "bzip2", "xz"}
+    characters = results["corpus"]["val_tokens_scored"] + 1
+    for model in results["models"]:
+        val = model["val"]
+        assert val["compressed_bits_per_char"] >= val["coded_cross_entropy_bits_per_char"] - 8 / characters
+        assert val["compressed_bits_per_char"] <= val["coded_cross_entropy_bits_per_char"] + 24 / characters
+        assert abs(val["coded_cross_entropy_bits_per_char"] - val["bits_per_char"]) < 0.05
+    report = (out / "report.md").read_text()
+    assert "## Compression" in report and "compressed bits/char" in report
+    assert "standard compressors given the training text" in capsys.readouterr().out

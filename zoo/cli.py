@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
+    p.add_argument(
+        "--compress",
+        action="store_true",
+        help="also code the validation text with every neural model (the n-gram always is)",
+    )
 
     p = _command(
         commands,

@@ -10,6 +10,7 @@ from pathlib import Path
 import tinygrad_lm as tg
 from zoo import catalog, compare, report
 from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.compression_figures import fair_bits_per_char
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
 from zoo.train import Budget
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             quick=args.quick,
             progress=show_progress(args),
+            compress=args.compress,
         )
         data = load_dataset(args.dataset, args.data_path, val_tokens(args))
     out = Path(args.out or Path("runs") / (args.name or time.strftime("%Y%m%d-%H%M%S")))
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         out=str(out),
         **sample_settings(data, args.seed),
+        compressors=fair_bits_per_char(data.corpus.train, data.tokenizer.decode(data.val_ids)),
     )
     files = report.write_report(results, out, attention)
     print("\n" + report.console_report(results))
