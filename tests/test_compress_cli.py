@@ -127,4 +127,13 @@ def test_compare_codes_the_validation_text_beside_the_standard_compressors(tmp_p
         assert abs(val["coded_cross_entropy_bits_per_char"] - val["bits_per_char"]) < 0.05
     report = (out / "report.md").read_text()
     assert "## Compression" in report and "compressed bits/char" in report
+    assert (out / "surprisal.png").is_file() and "surprisal.png" in report
     assert "standard compressors given the training text" in capsys.readouterr().out
+
+
+def test_eval_draws_the_surprisal_picture(checkpoints, tmp_path, capsys):
+    picture = tmp_path / "surprisal.png"
+    assert main(["eval", "--checkpoint", checkpoints["ngram"], "--surprisal", str(picture)]) == 0
+    assert picture.is_file() and f"wrote {picture}" in capsys.readouterr().out
+    assert main(["eval", "--checkpoint", checkpoints["ngram"], "--surprisal", str(picture)]) == 2
+    assert "already exists" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from zoo.compression import (
 )
 from zoo.models import NGramLM
 from zoo.predictors import NGramPredictor, ngram_probabilities
+from zoo.surprisal import surprisal_bits
 from zoo.tokenizers import CharTokenizer
 
 TRAIN = "the quick brown fox jumps over the lazy dog. " * 20 + "THE END!\n"
@@ -156,3 +157,12 @@ def test_a_foreign_file_and_a_non_utf8_input_are_rejected():
         decompress(NGRAM, TOKENIZER, IDENTITY, gzip.compress(b"hello"))
     with pytest.raises(ValueError, match=r"not UTF-8 text: byte 2 is 0xff"):
         compress(NGRAM, TOKENIZER, IDENTITY, b"ab\xffcd")
+
+
+def test_surprisal_is_the_models_minus_log2_p_per_character():
+    text = TRAIN[:60] + "\u00e9" + TRAIN[60:90]
+    bits = surprisal_bits(NGRAM, TOKENIZER, text)
+    known = TRAIN[:60] + TRAIN[60:90]
+    expected = -NGRAM.score(TOKENIZER.encode(known)) / np.log(2)
+    assert len(bits) == len(text) and np.isnan(bits[60])
+    assert np.allclose(np.delete(np.array(bits), 60)[1:], expected, rtol=1e-12)

@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size", type=int, default=32, help="windows per forward pass (default %(default)s)"
     )
+    p.add_argument(
+        "--surprisal", metavar="PNG", help="also draw the first validation characters shaded by -log2 p"
+    )
     _coding_commands(commands)
     return parser
 

@@ -27,6 +27,7 @@ from zoo.compression_figures import compressed_figures
 from zoo.datasets import Dataset
 from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
+from zoo.surprisal import surprisal_bits, surprisal_snippet
 from zoo.train import Budget, train_with_progress
 
 DEFAULT_BUDGET, QUICK_BUDGET = "60s", "5s"
@@ -63,6 +64,9 @@ def run_comparison(
             model, result = fit_ngram(model_config("ngram", data.vocab_size, options.quick), data)
         if not model_spec(name).neural or options.compress:
             result.val.update(compressed_figures(model, data.tokenizer, data.val_ids))
+        result.val["surprisal_bits"] = surprisal_bits(
+            model, data.tokenizer, surprisal_snippet(data.corpus.val)
+        )
         add_sample(result, model, data, options.seed)
         log(describe_result(result))
         results.append(result)

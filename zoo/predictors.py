@@ -145,7 +145,7 @@ class NeuralPredictor:
     def __init__(self, model: Any) -> None:
         self.model, self.vocab_size = model, model.vocab_size
         model.eval()
-        self.window = model.context_length
+        self.window, self.device = model.context_length, model.device()
         self.tokens: list[int] = []
         self.state: Any = None
         self.probs = np.full(self.vocab_size, 1.0 / self.vocab_size)
@@ -156,12 +156,14 @@ class NeuralPredictor:
             if self.state is None or self._window_full():
                 kept = self.tokens[-max(1, self.window // 2) :] if self.state is not None else self.tokens
                 self.span = len(kept)
-                logits, self.state = self.model.start_decoding(tg.as_tensor(np.array([kept], dtype=np.int64)))
+                logits, self.state = self.model.start_decoding(self._ids([kept]))
             else:
                 self.span += 1
-                token_tensor = tg.as_tensor(np.array([token], dtype=np.int64))
-                logits, self.state = self.model.continue_decoding(token_tensor, self.state)
+                logits, self.state = self.model.continue_decoding(self._ids([token]), self.state)
         self.probs = softmax64(asnumpy(logits.data)[0])
+
+    def _ids(self, tokens: list) -> tg.Tensor:
+        return tg.as_tensor(tg.to_device(np.array(tokens, dtype=np.int64), self.device))
 
     def _window_full(self) -> bool:
         return not getattr(self.model, "recurrent", False) and self.span >= self.window

@@ -6,6 +6,8 @@ Pictures (matplotlib, Agg backend, written next to the report):
   neural model on the same axes; the n-gram as a horizontal line, the entropy floor (synthetic
   corpora) as a dashed line;
 * ``bits_per_char.png``: the final validation bits per character of every model;
+* ``surprisal.png``: a validation snippet once per model, each character shaded by its surprisal
+  -log2 p under that model (``zoo.surprisal``);
 * ``attention.png``: the GPT's attention weights softmax(q k^T / sqrt(d)) of every layer and head on
   a validation snippet, row = query character, column = the key characters it attends to.
 """
@@ -22,6 +24,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 HEADERS = (
     "model",
@@ -192,6 +196,12 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
     pictures = {"curves": "curves.png", "bits_per_char": "bits_per_char.png"}
     if attention is not None:
         pictures["attention"] = "attention.png"
+    surprisal = {
+        m["name"]: m["val"]["surprisal_bits"] for m in results["models"] if "surprisal_bits" in m["val"]
+    }
+    if surprisal:
+        pictures["surprisal"] = "surprisal.png"
+        plot_surprisal(results["surprisal_snippet"], surprisal, out / pictures["surprisal"])
     results = {**results, "pictures": pictures}
     plot_curves(results, out / pictures["curves"])
     plot_bits_per_char(results, out / pictures["bits_per_char"])
@@ -347,6 +357,30 @@ def plot_attention(maps: list, text: str, path: Path) -> None:
     fig.supylabel("query: the position predicting the next character", fontsize=9)
     margins = {"left": 0.6 / width, "right": 1 - 0.1 / width, "bottom": 0.6 / height, "top": 1 - 0.3 / height}
     fig.subplots_adjust(**margins, wspace=0.1, hspace=0.25)
+    with warnings.catch_warnings():  # characters the font lacks are drawn as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing")
+        _save(fig, path, tight=False)
+
+
+def plot_surprisal(text: str, rows: dict[str, list[float]], path: Path, max_bits: float = 12.0) -> None:
+    """One line of ``text`` per model, each character on a cell shaded by its surprisal -log2 p in
+    bits (``zoo.surprisal``; NaN, a character the model cannot see, at the darkest shade)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(0.14 * len(text) + 2.5, 0.55 * len(rows) + 1.1), squeeze=False
+    )
+    for ax, (name, bits) in zip(axes[:, 0], rows.items(), strict=True):
+        values = np.array(bits, dtype=np.float64)
+        image = ax.imshow(
+            np.nan_to_num(values, nan=max_bits)[None], cmap="Reds", vmin=0, vmax=max_bits, aspect="auto"
+        )
+        for k, char in enumerate(text):
+            color = "white" if np.nan_to_num(values[k], nan=max_bits) > 0.6 * max_bits else "black"
+            ax.text(k, 0, tick_label(char), ha="center", va="center", fontsize=7, color=color)
+        ax.set_yticks([0], [f"{name}\n{np.nanmean(values):.2f} bits/char"], fontsize=7)
+        ax.set_xticks([])
+    fig.colorbar(image, ax=axes[:, 0].tolist(), label="-log2 p (bits)", fraction=0.02, pad=0.01)
+    fig.suptitle("surprisal of each validation character under each model", fontsize=9)
     with warnings.catch_warnings():  # characters the font lacks are drawn as boxes
         warnings.filterwarnings("ignore", message="Glyph .* missing")
         _save(fig, path, tight=False)

@@ -13,6 +13,7 @@ from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.compression_figures import fair_bits_per_char
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
+from zoo.surprisal import surprisal_snippet
 from zoo.train import Budget
 
 
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         out=str(out),
         **sample_settings(data, args.seed),
+        surprisal_snippet=surprisal_snippet(data.corpus.val),
         compressors=fair_bits_per_char(data.corpus.train, data.tokenizer.decode(data.val_ids)),
     )
     files = report.write_report(results, out, attention)

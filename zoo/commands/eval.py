@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import tinygrad_lm as tg
 from zoo import report
@@ -10,6 +11,7 @@ from zoo.checkpoints import load_checkpoint
 from zoo.commands.common import check_vocabulary, user_input
 from zoo.datasets import open_corpus
 from zoo.evaluate import evaluate
+from zoo.surprisal import surprisal_bits, surprisal_snippet
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
         data = {"dataset": args.dataset, "data_path": args.data_path} if args.dataset else info["data"]
         corpus = open_corpus(data["dataset"], data["data_path"])
         check_vocabulary(tokenizer, corpus.val, f"the validation text of {corpus.name}")
+        if args.surprisal and Path(args.surprisal).exists():
+            raise FileExistsError(f"--surprisal {args.surprisal} already exists: choose another file")
     ids = tokenizer.encode(corpus.val)[: args.val_tokens + 1 if args.val_tokens else None]
     figures = evaluate(model, ids, tokenizer, batch_size=args.batch_size, device=device)
     rows = [
@@ -27,4 +31,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(f"{info['model']} from {args.checkpoint} on {corpus.name} (validation split)")
     print(report.text_table(["metric", "value"], rows))
+    if args.surprisal:
+        snippet = surprisal_snippet(corpus.val)
+        bits = {info["model"]: surprisal_bits(model, tokenizer, snippet)}
+        report.plot_surprisal(snippet, bits, Path(args.surprisal))
+        print(f"wrote {args.surprisal}: the surprisal of the first {len(snippet)} validation characters")
     return 0
