@@ -109,7 +109,7 @@ def step_frequencies(probs: np.ndarray) -> np.ndarray:
 def step_rows(model: Any, ids: np.ndarray) -> Iterator[np.ndarray]:
     """The model's distributions of positions 0 .. len(ids), in chunks of rows (P, V)."""
     if hasattr(model, "tables"):
-        yield from ngram_probabilities(model, ids)
+        yield from ngram_probabilities(model, ids, chunk=max(1, (1 << 20) // model.vocab_size))
         return
     predictor = predictor_for(model)
     yield predictor.next_probs()[None]
