@@ -137,3 +137,12 @@ def test_eval_draws_the_surprisal_picture(checkpoints, tmp_path, capsys):
     assert picture.is_file() and f"wrote {picture}" in capsys.readouterr().out
     assert main(["eval", "--checkpoint", checkpoints["ngram"], "--surprisal", str(picture)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_without_a_checkpoint_any_file_round_trips(tmp_path):
+    source = tmp_path / "binary.dat"
+    source.write_bytes(bytes(range(256)) * 3 + TEXT.encode())
+    packed, restored = tmp_path / "b.zlm", tmp_path / "b.out"
+    assert main(["compress", str(source), "-o", str(packed), "--no-progress"]) == 0
+    assert main(["decompress", str(packed), "-o", str(restored), "--no-progress"]) == 0
+    assert restored.read_bytes() == source.read_bytes()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zoo.adaptive import compress_adaptive, decompress_adaptive
 from zoo.catalog import build_model
 from zoo.coding import row_cumulative
 from zoo.compressed_file import CompressedFileError, model_identity
@@ -166,3 +167,20 @@ def test_surprisal_is_the_models_minus_log2_p_per_character():
     expected = -NGRAM.score(TOKENIZER.encode(known)) / np.log(2)
     assert len(bits) == len(text) and np.isnan(bits[60])
     assert np.allclose(np.delete(np.array(bits), 60)[1:], expected, rtol=1e-12)
+
+
+# --------------------------------------------------------------------- no checkpoint: adaptive
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=2000) | texts.map(lambda text: text.encode("utf-8")))
+def test_the_adaptive_byte_model_round_trips_any_bytes(original):
+    packed = compress_adaptive(original)
+    assert decompress_adaptive(packed) == original
+
+
+def test_the_adaptive_model_learns_as_it_codes_and_refuses_a_checkpoints_file():
+    original = TRAIN.encode()
+    assert len(compress_adaptive(original)) < len(original) / 4  # 20 repeats: it has learned them
+    with pytest.raises(CompressedFileError, match="--checkpoint"):
+        decompress_adaptive(PACKED)
+    with pytest.raises(CompressedFileError, match="another model"):
+        decompress(NGRAM, TOKENIZER, IDENTITY, compress_adaptive(original))

@@ -185,7 +185,12 @@ def _coding_commands(commands) -> None:
             summary,
             f"{summary[0].upper()}{summary[1:]}; the output is written atomically and never over an "
             "existing file unless --force.",
-            ("--checkpoint", "--no-progress"),
+            ("--no-progress",),
+        )
+        p.add_argument(
+            "--checkpoint",
+            metavar="PATH",
+            help="a checkpoint.npz written by `train`; without one, a byte model learns as it codes",
         )
         p.add_argument("input", metavar="INPUT", help="the file to read")
         p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the file to write")

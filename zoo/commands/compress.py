@@ -5,8 +5,9 @@
 
 The output is written atomically and never over an existing file (``--force`` replaces it). Bad
 input -- a non-UTF-8 file, another checkpoint's file, a damaged or truncated one -- is one line on
-stderr and exit code 2, before anything is written. See ``zoo.compressed_file`` for what must match
-between the machine that compresses and the one that decompresses.
+stderr and exit code 2, before anything is written. Without ``--checkpoint`` any file (UTF-8 or
+not) is coded by a byte model that learns as it codes (``zoo.adaptive``). See
+``zoo.compressed_file`` for what must match between the machines that compress and decompress.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from zoo.adaptive import compress_adaptive
 from zoo.checkpoints import load_checkpoint
 from zoo.commands.common import show_progress, user_input
 from zoo.compressed_file import model_identity
@@ -29,14 +31,20 @@ def run(args: argparse.Namespace) -> int:
     with user_input():
         source, target = checked_paths(args)
         original = source.read_bytes()
-        characters = len(decode_text(original, str(source)))
-        model, tokenizer, identity = coding_model(args.checkpoint)
         started = time.perf_counter()
-        with progress_bar(args, "compress", characters) as bar:
-            packed = compress(model, tokenizer, identity, original, bar.update)
+        if args.checkpoint is None:  # no model: any bytes, a model learning as it codes
+            characters = len(original)
+            with progress_bar(args, "compress", characters, "byte") as bar:
+                packed = compress_adaptive(original, bar.update)
+        else:
+            characters = len(decode_text(original, str(source)))
+            model, tokenizer, identity = coding_model(args.checkpoint)
+            with progress_bar(args, "compress", characters) as bar:
+                packed = compress(model, tokenizer, identity, original, bar.update)
         write_atomic(target, packed)
     seconds = time.perf_counter() - started
-    rate = f"{8 * len(packed) / characters:.4f} bits/char" if characters else "empty input"
+    unit = "byte" if args.checkpoint is None else "char"
+    rate = f"{8 * len(packed) / characters:.4f} bits/{unit}" if characters else "empty input"
     print(f"{source} -> {target}: {len(original):,} -> {len(packed):,} bytes, {rate}, {seconds:.1f} s")
     return 0
 
@@ -59,12 +67,12 @@ def coding_model(checkpoint: str) -> tuple:
     return model, tokenizer, model_identity(info, model.state_dict())
 
 
-def progress_bar(args: argparse.Namespace, name: str, total: int):
+def progress_bar(args: argparse.Namespace, name: str, total: int, unit: str = "char"):
     """A tqdm bar on stderr (disabled by --no-progress or a non-terminal stderr)."""
     from tqdm import tqdm
 
     options = {"disable": not show_progress(args), "file": sys.stderr, "leave": False, "ncols": 100}
-    return tqdm(total=total, desc=name, unit="char", unit_scale=True, **options)
+    return tqdm(total=total, desc=name, unit=unit, unit_scale=True, **options)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from zoo.adaptive import decompress_adaptive
 from zoo.commands.common import user_input
 from zoo.commands.compress import checked_paths, coding_model, progress_bar, write_atomic
 from zoo.compressed_file import unpack
@@ -19,10 +20,14 @@ def run(args: argparse.Namespace) -> int:
         source, target = checked_paths(args)
         packed = source.read_bytes()
         header, _ = unpack(packed, str(source))  # a foreign or damaged file fails before the model loads
-        model, tokenizer, identity = coding_model(args.checkpoint)
         started = time.perf_counter()
-        with progress_bar(args, "decompress", header.symbols) as bar:
-            original = decompress(model, tokenizer, identity, packed, str(source), bar.update)
+        if args.checkpoint is None:
+            with progress_bar(args, "decompress", header.symbols, "byte") as bar:
+                original = decompress_adaptive(packed, str(source), bar.update)
+        else:
+            model, tokenizer, identity = coding_model(args.checkpoint)
+            with progress_bar(args, "decompress", header.symbols) as bar:
+                original = decompress(model, tokenizer, identity, packed, str(source), bar.update)
         write_atomic(target, original)
     seconds = time.perf_counter() - started
     print(f"{source} -> {target}: {len(packed):,} -> {len(original):,} bytes, checksum ok, {seconds:.1f} s")
