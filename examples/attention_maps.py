@@ -23,7 +23,7 @@ import numpy as np
 import tinygrad_lm as tg
 from zoo.data import load_corpus
 from zoo.models import GPT, GPTConfig
-from zoo.report import plot_attention
+from zoo.pictures import plot_attention
 from zoo.tokenizers import CharTokenizer
 from zoo.train import TrainConfig, Trainer
 

@@ -71,6 +71,14 @@ def test_bench_ngram_fits_word_tokens_with_wide_keys_and_reports_bits_per_char()
     assert record["val_bits_per_char"]["5"] == pytest.approx(2.2811, abs=1e-3)
 
 
+def test_bench_compress_round_trips_at_the_cross_entropy():
+    record = run_benchmark("bench_compress.py", "--data-path", str(SHAKESPEARE), "--val-chars", "3000")
+    ngram = record["ngram"]
+    assert ngram["characters"] == 3000 and ngram["round_trip"] and ngram["within_0.5%+64B"]
+    assert abs(ngram["excess_bytes"]) < 3 and set(record["baselines_given_train"]) == {"gzip", "bzip2", "xz"}
+    assert ngram["bits_per_char"] < min(record["baselines_given_train"].values())
+
+
 @pytest.mark.skipif(not SHAKESPEARE.exists(), reason="needs ../shared/data/tinyshakespeare.txt")
 def test_gpt_curve_against_a_checkout_of_the_same_code_is_identical():
     root = str(BENCHMARKS.parent)

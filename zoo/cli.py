@@ -6,6 +6,8 @@
     python -m zoo eval --checkpoint runs/gpt/checkpoint.npz --dataset shakespeare
     python -m zoo export --checkpoint runs/gpt/checkpoint.npz --format safetensors -o gpt.safetensors
     python -m zoo import --format safetensors gpt.safetensors -o runs/imported/checkpoint.npz
+    python -m zoo compress --checkpoint runs/gpt/checkpoint.npz notes.txt -o notes.zlm
+    python -m zoo decompress --checkpoint runs/gpt/checkpoint.npz notes.zlm -o notes.txt
 
 Mistakes in the input (an unknown model or dataset, a missing file, an unavailable device, a
 character the model has never seen, an output folder that holds a run or is in use) end the
@@ -22,7 +24,7 @@ import os
 import sys
 
 from zoo import catalog
-from zoo.commands import compare, export, import_, sample, train
+from zoo.commands import compare, compress, decompress, export, import_, sample, train
 from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
@@ -121,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/NAME)")
     p.add_argument("--name", help="run name for the default output directory (default: a timestamp)")
     p.add_argument("--force", action="store_true", help="replace the results already in the output directory")
+    p.add_argument(
+        "--compress",
+        action="store_true",
+        help="also code the validation text with every neural model (the n-gram always is)",
+    )
 
     p = _command(
         commands,
@@ -212,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=32,
         help="windows per forward pass (default %(default)s)",
     )
+    p.add_argument(
+        "--surprisal", metavar="PNG", help="also draw the first validation characters shaded by -log2 p"
+    )
 
     p = _command(
         commands,
@@ -243,7 +253,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("safetensors",), help="the input format")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="the checkpoint.npz to write")
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _coding_commands(commands)
     return parser
+
+
+def _coding_commands(commands) -> None:
+    """``compress`` and ``decompress``: the model's probabilities driving an arithmetic coder."""
+    for name, module, summary in (
+        ("compress", compress, "compress a UTF-8 file with a checkpoint's model (arithmetic coding)"),
+        ("decompress", decompress, "restore a file written by `compress`, with the same checkpoint"),
+    ):
+        p = _command(
+            commands,
+            name,
+            module.run,
+            summary,
+            f"{summary[0].upper()}{summary[1:]}; the output is written atomically and never over an "
+            "existing file unless --force.",
+            ("--no-progress",),
+        )
+        p.add_argument(
+            "--checkpoint",
+            metavar="PATH",
+            help="a checkpoint.npz written by `train`; without one, a byte model learns as it codes",
+        )
+        p.add_argument("input", metavar="INPUT", help="the file to read")
+        p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the file to write")
+        p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,9 @@ For each model m the figure of merit is the exact validation cross-entropy
 
     L(m) = -(1 / (N - 1)) sum_{i=1}^{N-1} log p_m(x_i | x_<i)      (nats per token = per character)
 
-over the same validation characters (``zoo.evaluate``). The n-gram's one hyper-parameter, its order,
+over the same validation characters (``zoo.evaluate``), and the size of those characters actually
+coded with the model (``zoo.compression_figures``: always for the n-gram, with ``compress`` for
+the neural models too). The n-gram's one hyper-parameter, its order,
 is chosen on validation among 1..8; every neural model gets the same budget (seconds of training or
 tokens seen) through the same ``Trainer``. On synthetic corpora the source's entropy rate H is the
 floor no model can beat, and ``L(m) - H`` is how far each model is from perfect.
@@ -21,10 +23,12 @@ from typing import Any
 
 import tinygrad_lm as tg
 from zoo.catalog import QUICK_CURVE, build_model, make_trainer, model_config, model_spec
+from zoo.compression_figures import compressed_figures
 from zoo.datasets import Dataset
 from zoo.embeddings import embedding_summary
 from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
+from zoo.surprisal import surprisal_bits, surprisal_snippet
 from zoo.train import Budget, train_with_progress
 
 DEFAULT_BUDGET, QUICK_BUDGET = "60s", "5s"
@@ -42,6 +46,7 @@ class CompareOptions:
     seed: int = 0
     quick: bool = False
     progress: bool = True
+    compress: bool = False  # also code the validation text with each neural model (the n-gram always)
 
 
 def run_comparison(
@@ -60,6 +65,11 @@ def run_comparison(
                 result.embeddings = embedding_summary(model, data.train_ids, data.tokenizer)
         else:
             model, result = fit_ngram(model_config("ngram", data.vocab_size, options.quick), data)
+        if not model_spec(name).neural or options.compress:
+            result.val.update(compressed_figures(model, data.tokenizer, data.val_ids[1:]))  # [0]: train's end
+        result.val["surprisal_bits"] = surprisal_bits(
+            model, data.tokenizer, surprisal_snippet(data.corpus.val)
+        )
         add_sample(result, model, data, options.seed)
         log(describe_result(result))
         results.append(result)

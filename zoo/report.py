@@ -8,6 +8,8 @@ Pictures (matplotlib, Agg backend, written next to the report):
 * ``bits_per_char.png``: the final validation bits per character of every model;
 * ``embeddings.png`` (``zoo.embeddings_report``): a PCA of the token embeddings of the GPT and one
   recurrent model, with their nearest neighbours by cosine in report.md;
+* ``surprisal.png``: a validation snippet once per model, each character shaded by its surprisal
+  -log2 p under that model (``zoo.surprisal``);
 * ``attention.png``: the GPT's attention weights softmax(q k^T / sqrt(d)) of every layer and head on
   a validation snippet, row = query character, column = the key characters it attends to.
 """
@@ -21,11 +23,11 @@ import platform
 import shlex
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 from zoo.embeddings_report import PICTURE, embedded_models, neighbours_markdown, plot_embeddings
+from zoo.pictures import model_label, plot_attention, plot_bits_per_char, plot_curves, plot_surprisal
 
 HEADERS = (
     "model",
@@ -41,6 +43,16 @@ HEADERS = (
     "ppl/tok",
     "bits/char",
     "bits/byte",
+    "compressed bits/char",
+)
+COMPRESSION_GAP = (
+    "The compressed bits/char are the validation text actually coded with each model (an arithmetic "
+    "coder, `python -m zoo compress`), without the file's fixed header. They exceed the cross-entropy "
+    "only by the quantisation of each distribution to integers (under 6e-6 bits per character), the "
+    "coder's termination (at most 2 bytes) and 8 bits per byte of characters the model does not know; "
+    "the rest of the difference is what is scored: the coder also codes the first character, without "
+    "context, and a neural model's coder restarts its window on its last half when full, where the "
+    "evaluation uses overlapping windows."
 )
 
 
@@ -100,12 +112,6 @@ def attention_snippet(model: Any, data: Any, length: int = 32) -> dict:
 
 
 # ----------------------------------------------------------------------------------- the table
-def model_label(m: dict) -> str:
-    """A model's name, with its tokenizer unless it reads characters: ``gpt [bpe:512]``."""
-    tokenizer = m.get("tokenizer", "char")
-    return m["name"] if tokenizer == "char" else f"{m['name']} [{tokenizer}]"
-
-
 def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the leaderboard (models already sorted, best first)."""
     floor = results["corpus"]["entropy_rate"]
@@ -128,6 +134,7 @@ def leaderboard(results: dict) -> tuple[list[str], list[list[str]]]:
             f"{val['perplexity']:.3f}",
             f"{val['bits_per_char']:.4f}",
             f"{val['bits_per_byte']:.4f}" if "bits_per_byte" in val else "-",
+            f"{val['compressed_bits_per_char']:.4f}" if "compressed_bits_per_char" in val else "-",
         ]
         rows.append(row + ([f"{val['nats_per_token'] - floor:+.4f}"] if floor is not None else []))
     return headers, rows
@@ -185,6 +192,9 @@ def console_report(results: dict) -> str:
     headers, rows = leaderboard(results)
     lines = ["Leaderboard (validation, best first):", text_table(headers, rows)]
     lines += [ngram_orders(m) for m in results["models"] if m.get("orders")]
+    if results.get("compressors"):
+        figures = ", ".join(f"{name} {bpc:.4f}" for name, bpc in results["compressors"].items())
+        lines.append(f"standard compressors given the training text, bits/char: {figures}")
     lines.append(f"\nSamples after the prompt {printable(results['prompt'])!r} ({results['sampling']}):")
     for m in results["models"]:
         lines.append(f"\n--- {model_label(m)} ---\n{printable(results['prompt'] + m['sample'])}")
@@ -202,6 +212,12 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
     if embedded_models(results):
         pictures["embeddings"] = PICTURE
         plot_embeddings(results, out / PICTURE)
+    surprisal = {
+        model_label(m): m["val"]["surprisal_bits"] for m in results["models"] if "surprisal_bits" in m["val"]
+    }
+    if surprisal:
+        pictures["surprisal"] = "surprisal.png"
+        plot_surprisal(results["surprisal_snippet"], surprisal, out / pictures["surprisal"])
     results = {**results, "pictures": pictures}
     plot_curves(results, out / pictures["curves"])
     plot_bits_per_char(results, out / pictures["bits_per_char"])
@@ -237,6 +253,17 @@ def markdown_report(results: dict, attention: dict | None = None) -> str:
             ]
             parts += [f"n-gram order chosen on validation: {m['config']['order']}", ""]
             parts += [markdown_table(["order", "val nats/tok", "fit s"], cells), ""]
+    if results.get("compressors"):
+        figures = ", ".join(f"{name} {bpc:.4f}" for name, bpc in results["compressors"].items())
+        parts += [
+            "## Compression",
+            "",
+            f"Standard compressors given the training text, size(train + val) "
+            f"- size(train), in bits/char: {figures}.",
+            "",
+            COMPRESSION_GAP,
+            "",
+        ]
     parts += ["## Pictures", ""] + [f"![{name}]({file})" for name, file in results["pictures"].items()]
     if attention is not None:
         parts += ["", f"Attention snippet: `{printable(attention['text'])!r}`"]
@@ -256,111 +283,3 @@ def _write_text(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
-# ------------------------------------------------------------------------------------ pictures
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_curves(results: dict, path: Path) -> None:
-    """Validation loss vs training seconds (left) and vs tokens (right), all models on one figure."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    floor = results["corpus"]["entropy_rate"]
-    for m in results["models"]:
-        for ax, x in zip(axes, ("seconds", "tokens"), strict=True):
-            if m.get("orders"):
-                ax.axhline(
-                    m["val"]["nats_per_token"],
-                    color="gray",
-                    lw=1.5,
-                    label=f"n-gram (order {m['config']['order']})",
-                )
-            elif m["curve"]:
-                ax.plot(
-                    [p[x] for p in m["curve"]],
-                    [p["val"] for p in m["curve"]],
-                    marker="o",
-                    ms=3,
-                    label=model_label(m),
-                )
-    for ax, xlabel in zip(axes, ("training seconds", "training tokens"), strict=True):
-        if floor is not None:
-            ax.axhline(floor, color="black", ls="--", lw=1, label="entropy floor")
-        ax.set_xlabel(xlabel)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("validation nats / token")
-    axes[1].legend(fontsize=8)
-    prefixes = {m["training"]["eval_tokens"] for m in results["models"] if m.get("training")}
-    scored = results["corpus"]["val_tokens_scored"]
-    prefix = (
-        f" (curves on the first {min(prefixes):,} validation tokens)"
-        if prefixes and min(prefixes) < scored
-        else ""
-    )
-    fig.suptitle(f"{results['corpus']['name']}: validation loss during training{prefix}")
-    _save(fig, path)
-
-
-def plot_bits_per_char(results: dict, path: Path) -> None:
-    """A bar per model: final validation bits per character (the entropy floor dashed, when known)."""
-    plt = _pyplot()
-    models = results["models"]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(models) + 1.5))
-    names = [model_label(m) for m in models][::-1]
-    values = [m["val"]["bits_per_char"] for m in models][::-1]
-    bars = ax.barh(names, values, color="tab:blue")
-    ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
-    if results["corpus"]["entropy_rate"] is not None:
-        ax.axvline(
-            results["corpus"]["entropy_rate"] / math.log(2), color="black", ls="--", label="entropy floor"
-        )
-        ax.legend(fontsize=8)
-    ax.set_xlabel("validation bits per character")
-    ax.set_xlim(0, max(values) * 1.15)
-    _save(fig, path)
-
-
-def tick_label(char: str) -> str:
-    """A character as a tick label: visible symbols for the newline and space, mathtext-safe ``$``."""
-    return {"\n": "⏎", " ": "␣", "$": r"\$"}.get(char, char if char.isprintable() else "?")
-
-
-def plot_attention(maps: list, text: str | list[str], path: Path) -> None:
-    """One panel per (layer, head): attention weights (T, T), the snippet's tokens as tick labels
-    (keys along the bottom row, queries down the left column)."""
-    plt = _pyplot()
-    layers, heads = len(maps), maps[0].shape[0]
-    labels, ticks = [tick_label(c) for c in text], range(len(text))
-    width, height = 0.6 + 3 * heads, 0.9 + 3 * layers
-    fig, axes = plt.subplots(layers, heads, figsize=(width, height), squeeze=False)
-    for layer, row in enumerate(axes):
-        for head, ax in enumerate(row):
-            ax.imshow(maps[layer][head], cmap="viridis", vmin=0.0, vmax=1.0)
-            ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=8)
-            ax.set_xticks(ticks, labels if layer == layers - 1 else [], fontsize=5)
-            ax.set_yticks(ticks, labels if head == 0 else [], fontsize=5)
-            ax.tick_params(length=0, pad=1)
-    fig.supxlabel("key: the character attended to", fontsize=9)
-    fig.supylabel("query: the position predicting the next character", fontsize=9)
-    margins = {"left": 0.6 / width, "right": 1 - 0.1 / width, "bottom": 0.6 / height, "top": 1 - 0.3 / height}
-    fig.subplots_adjust(**margins, wspace=0.1, hspace=0.25)
-    with warnings.catch_warnings():  # characters the font lacks are drawn as boxes
-        warnings.filterwarnings("ignore", message="Glyph .* missing")
-        _save(fig, path, tight=False)
-
-
-def _save(fig: Any, path: Path, tight: bool = True) -> None:
-    if tight:
-        fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

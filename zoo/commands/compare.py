@@ -11,8 +11,10 @@ from pathlib import Path
 import tinygrad_lm as tg
 from zoo import catalog, compare, report
 from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.compression_figures import fair_bits_per_char
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
+from zoo.surprisal import surprisal_snippet
 from zoo.tokenizer_spec import parse_tokenizer_list
 from zoo.train import Budget
 
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             quick=args.quick,
             progress=show_progress(args),
+            compress=args.compress,
         )
         specs = parse_tokenizer_list(args.tokenizer)
         data = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=specs[0])
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         out=str(out),
         **sample_settings(data, args.seed),
         tokenizers=described,
+        surprisal_snippet=surprisal_snippet(data.corpus.val),
+        compressors=fair_bits_per_char(data.corpus.train, data.tokenizer.decode(data.val_ids[1:])),
     )
     files = report.write_report(results, out, attention)
     print("\n" + report.console_report(results))
