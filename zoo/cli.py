@@ -29,6 +29,7 @@ from zoo.commands import eval as eval_command
 from zoo.commands.common import QUICK_VAL_TOKENS, UsageError
 from zoo.commands.train import DEFAULT_TRAIN_STEPS
 from zoo.data import DEFAULT_CORPUS
+from zoo.parallel import agree_before_exit
 from zoo.train import NonFiniteLoss
 
 # -------------------------------------------------------------------------------------- parser
@@ -290,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except UsageError as error:
-        print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)
+        print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr, flush=True)
+        agree_before_exit(error)
         return 2
     except NonFiniteLoss as error:
         print(f"python -m zoo {args.command}: error: {error}", file=sys.stderr)

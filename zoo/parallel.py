@@ -43,13 +43,25 @@ def join_launched_ranks(device: str | None) -> tuple[int, int] | None:
     return dist.get_rank(), dist.get_world_size()
 
 
+class EveryRankError(ValueError):
+    """An error that every rank detects at the same point (it depends only on the settings and the
+    number of ranks): ``python -m zoo`` prints it on each rank, then waits for all of them before
+    exiting, since the first rank to exit ends the job (``python -m mpi4py`` aborts)."""
+
+
+def agree_before_exit(error: BaseException) -> None:
+    """After printing ``error`` on this rank: wait for every rank when all of them raised it."""
+    if isinstance(error.__cause__, EveryRankError) and dist.is_initialized():
+        dist.barrier()
+
+
 class DataParallel:
     """What a ``Trainer`` does differently on one of N ranks: its rows, the wrapped model, agreement."""
 
     def __init__(self, model: Any, batch_size: int, name: str, device: str) -> None:
         self.rank, self.world, self.device = dist.get_rank(), dist.get_world_size(), device
         if batch_size % self.world:
-            raise ValueError(
+            raise EveryRankError(
                 f"batch_size {batch_size} does not split over {self.world} ranks: the global batch is "
                 f"ranks x rows per rank, so use a multiple of {self.world} (--set batch_size=...) "
                 f"or a number of ranks that divides {batch_size}"
