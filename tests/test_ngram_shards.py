@@ -94,7 +94,7 @@ def test_wide_keys_are_refused_with_the_vocabulary_and_the_order():
     refuse_wide(NGramLM(8), 65)  # codes fit: no error
 
 
-def test_two_ranks_fit_the_zoo_ngram_whose_checkpoint_equals_one_process(tmp_path):
+def test_two_ranks_fit_the_zoo_ngram_whose_checkpoint_equals_one_process(tmp_path, capsys):
     command = ["train", "--model", "ngram", "--quick", "--no-progress", "--set", "order=5"]
     done = run_ranks(["-m", "zoo", *command, "--out", str(tmp_path / "two")], timeout=240)
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
@@ -108,3 +108,11 @@ def test_two_ranks_fit_the_zoo_ngram_whose_checkpoint_equals_one_process(tmp_pat
         assert len(two["ngram"][name]) == len(one["ngram"][name]) == 5
         for a, b in zip(two["ngram"][name], one["ngram"][name], strict=True):
             np.testing.assert_array_equal(tg.asnumpy(a), tg.asnumpy(b))
+    printed = {}
+    for name in ("two", "one"):  # a single-process eval and sample of each give the same lines
+        checkpoint = str(tmp_path / name / "checkpoint.npz")
+        capsys.readouterr()
+        assert main(["eval", "--checkpoint", checkpoint, "--val-tokens", "2000"]) == 0
+        assert main(["sample", "--checkpoint", checkpoint, "--tokens", "40", "--seed", "3"]) == 0
+        printed[name] = capsys.readouterr().out.replace(checkpoint, "CHECKPOINT")
+    assert printed["two"] == printed["one"] and "nats" in printed["one"]
