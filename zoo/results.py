@@ -65,7 +65,7 @@ def fit_ngram(
         if ranks is None:
             model.fit(data.train_ids, data.vocab_size)
         else:
-            fit_sharded(model, data.train_ids, data.vocab_size)
+            fit_sharded(model, data.train_ids, data.vocab_size, root_only=True)
         seconds = time.perf_counter() - started
         if ranks is not None and ranks[0] > 0:
             continue

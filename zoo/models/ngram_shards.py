@@ -57,22 +57,22 @@ def count_shard(shard: Any, owned: int, order: int, vocab_size: int, kneser_ney:
 
 
 def merge_counts(parts: list[Counts]) -> Counts:
-    """The ranks' counts of one order -> (sorted unique codes, counts summed by code)."""
+    """The ranks' counts of one order -> (sorted unique codes, counts summed by code): the union of
+    the codes, sorted in place, then each rank's counts added at their (unique) positions in it."""
     if len(parts) == 1:
         return parts[0]
     xp = get_xp(parts[0][0])
     keys = xp.concatenate([k for k, _ in parts])
-    counts = xp.concatenate([c for _, c in parts])
-    by_key = xp.argsort(keys, kind="stable")
-    keys, counts = keys[by_key], counts[by_key]
-    if len(keys) == 0:
-        return keys, counts.astype(xp.int64)
-    is_first = xp.ones(len(keys), dtype=bool)
-    is_first[1:] = keys[1:] != keys[:-1]
-    starts = xp.flatnonzero(is_first)
-    cumulative = xp.concatenate([xp.zeros(1, dtype=xp.int64), xp.cumsum(counts, dtype=xp.int64)])
-    ends = xp.concatenate([starts[1:], xp.asarray([len(keys)])])
-    return keys[starts], cumulative[ends] - cumulative[starts]
+    keys.sort()
+    if len(keys):
+        is_new = xp.ones(len(keys), dtype=bool)
+        is_new[1:] = keys[1:] != keys[:-1]
+        keys = keys[is_new]
+        del is_new
+    counts = xp.zeros(len(keys), dtype=xp.int64)
+    for part_keys, part_counts in parts:
+        counts[xp.searchsorted(keys, part_keys)] += part_counts  # a rank's codes are unique
+    return keys, counts
 
 
 def merge_shards(
@@ -110,13 +110,11 @@ def gather_shard_counts(local: list[Counts]) -> list[list[Counts]]:
     parts = [tg.zeros_like(mine) for _ in all_sizes]
     dist.all_gather(parts, mine)
     del mine, packed
-    out = []
+    out = []  # views of the gathered buffers, no copies
     for rank_sizes, part in zip(all_sizes, parts, strict=True):
         buffer, offset, counts_of_rank = part.data, 0, []
         for size in rank_sizes:
-            counts_of_rank.append(
-                (buffer[offset : offset + size].copy(), buffer[offset + size : offset + 2 * size].copy())
-            )
+            counts_of_rank.append((buffer[offset : offset + size], buffer[offset + size : offset + 2 * size]))
             offset += 2 * size
         out.append(counts_of_rank)
     return out
@@ -133,10 +131,12 @@ def refuse_wide(model: Any, vocab_size: int) -> None:
         )
 
 
-def fit_sharded(model: Any, train_ids: Any, vocab_size: int) -> Any:
+def fit_sharded(model: Any, train_ids: Any, vocab_size: int, root_only: bool = False) -> Any:
     """Fit ``model`` (an unfitted ``NGramLM``) on ``train_ids`` with the counting split over the
     ranks of the process group: every rank passes the whole ids and gets the same fitted model,
-    equal to ``model.fit(train_ids, vocab_size)``. A collective: every rank calls it."""
+    equal to ``model.fit(train_ids, vocab_size)``; with ``root_only`` rank 0 alone merges and builds
+    the tables, the others return None once their counts are sent (less memory and time on them).
+    A collective: every rank calls it."""
     from tinygrad_lm import distributed as dist
 
     refuse_wide(model, vocab_size)
@@ -148,5 +148,7 @@ def fit_sharded(model: Any, train_ids: Any, vocab_size: int) -> Any:
     local = count_shard(ids[start:stop], end - start, model.order, vocab_size, kneser_ney)
     per_rank = gather_shard_counts(local)
     del local
+    if root_only and dist.get_rank() > 0:
+        return None
     counted = merge_shards(per_rank, ids[: model.order - 1], model.order, vocab_size, kneser_ney)
     return model.fit_from_counts(counted, vocab_size)
