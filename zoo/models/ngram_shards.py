@@ -57,22 +57,22 @@ def count_shard(shard: Any, owned: int, order: int, vocab_size: int, kneser_ney:
 
 
 def merge_counts(parts: list[Counts]) -> Counts:
-    """The ranks' counts of one order -> (sorted unique codes, counts summed by code): the union of
-    the codes, sorted in place, then each rank's counts added at their (unique) positions in it."""
+    """The ranks' counts of one order -> (sorted unique codes, counts summed by code). A stable
+    argsort is timsort, which merges the ranks' sorted runs in about linear time."""
     if len(parts) == 1:
         return parts[0]
     xp = get_xp(parts[0][0])
     keys = xp.concatenate([k for k, _ in parts])
-    keys.sort()
-    if len(keys):
-        is_new = xp.ones(len(keys), dtype=bool)
-        is_new[1:] = keys[1:] != keys[:-1]
-        keys = keys[is_new]
-        del is_new
-    counts = xp.zeros(len(keys), dtype=xp.int64)
-    for part_keys, part_counts in parts:
-        counts[xp.searchsorted(keys, part_keys)] += part_counts  # a rank's codes are unique
-    return keys, counts
+    by_key = xp.argsort(keys, kind="stable")
+    keys = keys[by_key]
+    counts = xp.concatenate([c for _, c in parts]).astype(xp.int64)[by_key]
+    del by_key
+    if len(keys) == 0:
+        return keys, counts
+    is_first = xp.ones(len(keys), dtype=bool)
+    is_first[1:] = keys[1:] != keys[:-1]
+    starts = xp.flatnonzero(is_first)
+    return keys[starts], xp.add.reduceat(counts, starts)
 
 
 def merge_shards(
