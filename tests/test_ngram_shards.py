@@ -116,3 +116,34 @@ def test_two_ranks_fit_the_zoo_ngram_whose_checkpoint_equals_one_process(tmp_pat
         assert main(["sample", "--checkpoint", checkpoint, "--tokens", "40", "--seed", "3"]) == 0
         printed[name] = capsys.readouterr().out.replace(checkpoint, "CHECKPOINT")
     assert printed["two"] == printed["one"] and "nats" in printed["one"]
+
+
+def test_on_two_real_ranks_every_rank_gets_the_one_process_model(tmp_path):
+    from mpi_launch import run_script
+
+    out = run_script(
+        tmp_path,
+        """
+        import numpy as np
+        from tinygrad_lm import distributed as dist
+        from zoo.models.ngram import NGramLM
+        from zoo.models.ngram_shards import fit_sharded
+
+        dist.init_process_group("mpi")
+        rng = np.random.default_rng(5)
+        # the second half more varied: the ranks send counts of different lengths (padding)
+        ids = np.concatenate([rng.integers(0, 3, 2001), rng.integers(0, 9, 1500)])
+        for smoothing in ("addk", "kn", "mkn"):
+            for order in (1, 4, 8):
+                one = NGramLM(order, smoothing).fit(ids, 9)
+                many = fit_sharded(NGramLM(order, smoothing), ids, 9)
+                for a, b in zip(many.tables, one.tables, strict=True):
+                    for field in ("keys", "counts", "history_keys", "totals", "gamma"):
+                        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+                np.testing.assert_array_equal(many.score(ids[:300]), one.score(ids[:300]))
+            rest = fit_sharded(NGramLM(5, smoothing), ids, 9, root_only=True)
+            assert (rest is None) == (dist.get_rank() > 0)
+        print("rank", dist.get_rank(), "equal")
+        """,
+    )
+    assert out.count("equal") == 2
