@@ -155,3 +155,13 @@ def test_bench_distributed_reports_allreduce_and_the_data_parallel_step():
 def test_bench_engine_ab_compares_two_checkouts_in_one_process():
     record = run_benchmark("bench_engine_ab.py", "--against", str(BENCHMARKS.parent), "--rounds", "2")
     assert record["chain_300_ops"]["ratio"] > 0 and record["mlp_step"]["against_ms"] > 0
+
+
+def test_bench_ngram_shards_reports_time_and_memory_per_rank_and_identical_tables():
+    pytest.importorskip("mpi4py", reason="the distributed extra is not installed")
+    record = run_benchmark("bench_ngram_shards.py", "--tokens", "200000", "--order", "5")
+    if "skipped" in record:
+        pytest.skip(record["skipped"])
+    assert record["identical"] is True
+    assert len(record["2_ranks"]["peak_gib_per_rank"]) == 2
+    assert all(run["fit_seconds"] > 0 for name, run in record.items() if name.endswith(("ranks", "process")))

@@ -17,6 +17,7 @@ from zoo.catalog import NGramConfig, model_spec
 from zoo.datasets import Dataset
 from zoo.evaluate import evaluate
 from zoo.models import NGramLM
+from zoo.models.ngram_shards import fit_sharded
 from zoo.sampling import report_sample
 from zoo.train import Trainer
 
@@ -50,22 +51,32 @@ class ModelResult:
 
 
 def fit_ngram(
-    config: NGramConfig, data: Dataset, log: Callable[[str], None] | None = None
-) -> tuple[NGramLM, ModelResult]:
+    config: NGramConfig, data: Dataset, log: Callable[[str], None] | None = None, ranks: Any = None
+) -> tuple[NGramLM, ModelResult | None]:
     """Fit the n-gram: order ``config.order``, or each order 1..max_order keeping the best on validation
-    (``log`` gets a line per order)."""
+    (``log`` gets a line per order). ``ranks`` (rank, world) from an MPI launcher: every rank calls
+    this, the counting is sharded over them (``zoo.models.ngram_shards``) and rank 0 alone evaluates;
+    the other ranks get ``(the last model, None)``."""
     orders = [config.order] if config.order else range(1, config.max_order + 1)  # any V: wide keys
     best, per_order = None, []
     for order in orders:
         started = time.perf_counter()
-        model = NGramLM(order, config.smoothing, config.k).fit(data.train_ids, data.vocab_size)
+        model = NGramLM(order, config.smoothing, config.k)
+        if ranks is None:
+            model.fit(data.train_ids, data.vocab_size)
+        else:
+            fit_sharded(model, data.train_ids, data.vocab_size, root_only=True)
         seconds = time.perf_counter() - started
+        if ranks is not None and ranks[0] > 0:
+            continue
         val = evaluate(model, data.val_ids, data.tokenizer)
         per_order.append({"order": order, "fit_seconds": seconds, **val})
         if log is not None:
             log(f"ngram order {order}: val {val['nats_per_token']:.4f} nats/token, fitted in {seconds:.2f} s")
         if best is None or val["nats_per_token"] < best[2]["nats_per_token"]:
             best = (model, seconds, val)
+    if best is None:  # a rank other than 0: it only helped count
+        return model, None
     model, seconds, val = best
     config = NGramConfig(**{**asdict(config), "order": model.order})
     result = ModelResult(

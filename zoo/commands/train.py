@@ -15,6 +15,8 @@ from zoo import catalog, report, run_folder
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.datasets import Dataset, load_dataset
+from zoo.models.ngram import NGramLM
+from zoo.models.ngram_shards import refuse_wide
 from zoo.parallel import DataParallel, join_launched_ranks
 from zoo.report import attention_snippet
 from zoo.results import ModelResult, add_sample, describe_result, fit_ngram, neural_result
@@ -50,12 +52,12 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
         else:
             trainer, data, info = _new_trainer(args, device, budget or Budget(steps=DEFAULT_TRAIN_STEPS))
         if ranks is not None:
-            if trainer is None:
-                raise ValueError(
-                    f"the n-gram is counted in one process: run it without mpiexec ({ranks[1]} ranks)"
-                )
-            trainer.run_on(DataParallel(trainer.model, trainer.config.batch_size, info["model"], device))
-            say(trainer.parallel.describe())
+            if trainer is None:  # the n-gram: every rank counts its shard of the ids
+                _ngram_counts_on_ranks(info, ranks)
+            else:
+                parallel = DataParallel(trainer.model, trainer.config.batch_size, info["model"], device)
+                trainer.run_on(parallel)
+                say(trainer.parallel.describe())
         _note_rank_change(info, 1 if ranks is None else ranks[1])
     owner = ranks is None or ranks[0] == 0  # rank 0 alone writes the run folder, so it alone locks it
     with user_input():
@@ -64,7 +66,9 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
         for note in notes:
             say(note)
         if trainer is None:  # the n-gram: counted in one pass
-            model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say)
+            model, result = fit_ngram(catalog.NGramConfig(**info["config"]), data, log=say, ranks=ranks)
+            if result is None:  # a rank other than 0 only counted
+                return 0
             save_checkpoint(model, path, {**info, "config": result.config})
             return _finish_train(args, model, result, data, Budget(), info)
         return _train(args, trainer, path, data, info)
@@ -101,6 +105,14 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset
         return 0
     result = neural_result(name, trainer, data, trainer.config.device)
     return _finish_train(args, model, result, data, budget, info)
+
+
+def _ngram_counts_on_ranks(info: dict, ranks: tuple[int, int]) -> None:
+    """Refuse, before any counting, an n-gram whose keys cannot be sharded (wide keys)."""
+    config = catalog.NGramConfig(**info["config"])
+    for order in [config.order] if config.order else range(1, config.max_order + 1):
+        refuse_wide(NGramLM(order, config.smoothing, config.k), config.vocab_size)
+    say(f"counting the n-gram on {ranks[1]} ranks: each counts its shard, the counts are merged exactly")
 
 
 def _train_budget(args: argparse.Namespace) -> Budget | None:

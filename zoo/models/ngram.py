@@ -117,6 +117,13 @@ class NGramLM:
         self._build_tables(*zip(*counted, strict=True))
         return self
 
+    def fit_from_counts(self, counted: list[tuple], vocab_size: int) -> NGramLM:
+        """Build the tables from int64-code counts as ``count_ngrams`` returns them (e.g. merged over
+        MPI ranks by ``zoo.models.ngram_shards``): the same tables as ``fit`` on the same counts."""
+        self.vocab_size, self.wide = int(vocab_size), False
+        self._build_tables(*zip(*counted, strict=True))
+        return self
+
     def _build_tables(self, keys_by_order: Any, counts_by_order: Any, contexts_by_order: Any) -> None:
         self.tables = []
         for keys, counts, context_keys in zip(keys_by_order, counts_by_order, contexts_by_order, strict=True):
