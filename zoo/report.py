@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import shlex
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from zoo.embeddings_report import PICTURE, embedded_models, neighbours_markdown, plot_embeddings
+from zoo.files import write_atomic
 from zoo.pictures import model_label, plot_attention, plot_bits_per_char, plot_curves, plot_surprisal
 
 HEADERS = (
@@ -225,8 +224,8 @@ def write_report(results: dict, out_dir: str | Path, attention: dict | None = No
         plot_attention(
             attention["maps"], attention.get("tokens", attention["text"]), out / pictures["attention"]
         )
-    _write_text(out / "results.json", json.dumps(strict_json(results), indent=2, allow_nan=False) + "\n")
-    _write_text(out / "report.md", markdown_report(results, attention))
+    write_atomic(out / "results.json", json.dumps(strict_json(results), indent=2, allow_nan=False) + "\n")
+    write_atomic(out / "report.md", markdown_report(results, attention))
     return {"results": "results.json", "report": "report.md", **pictures}
 
 
@@ -274,12 +273,3 @@ def markdown_report(results: dict, attention: dict | None = None) -> str:
     for m in results["models"]:
         parts += [f"### {model_label(m)}", "", "```", printable(results["prompt"] + m["sample"]), "```", ""]
     return "\n".join(parts)
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, then ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -19,8 +19,6 @@ its parameters; ``json.loads(safe_open(path, "np").metadata()["config"])`` its `
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import numpy as np
 
 import tinygrad_lm as tg
 from zoo.catalog import instantiate, model_spec
+from zoo.files import write_atomic
 from zoo.nanogpt_layout import from_nanogpt, nanogpt_config, to_nanogpt
 
 LAYOUTS = ("nanogpt", "zoo")
@@ -64,7 +63,7 @@ def export_safetensors(model: Any, info: dict, path: str | Path, layout: str | N
     else:
         config_json = asdict(config)
     metadata = {"format": "pt", "layout": layout, "config": json.dumps(config_json), "zoo": json.dumps(info)}
-    _write_atomic(Path(path), _safetensors_numpy().save(state, metadata=metadata))
+    write_atomic(Path(path), _safetensors_numpy().save(state, metadata=metadata))
     return layout
 
 
@@ -105,14 +104,3 @@ def import_safetensors(path: str | Path) -> tuple[Any, dict]:
     return model, info
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then ``os.replace`` it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

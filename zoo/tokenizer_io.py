@@ -8,28 +8,20 @@ position, instead of failing half-way through the work.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from zoo.files import write_atomic
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def write_json_atomic(path: str | Path, obj: dict) -> None:
-    """Write JSON to a temp file in the same directory, then ``os.replace`` it onto ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``obj`` as JSON to ``path`` atomically (``zoo.files.write_atomic``)."""
+    write_atomic(path, json.dumps(obj, ensure_ascii=True))
 
 
 def ids_array(ids: Iterable[int] | np.ndarray, vocab_size: int) -> np.ndarray:

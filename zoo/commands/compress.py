@@ -13,9 +13,7 @@ not) is coded by a byte model that learns as it codes (``zoo.adaptive``). See
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from zoo.checkpoints import load_checkpoint
 from zoo.commands.common import show_progress, user_input
 from zoo.compressed_file import model_identity
 from zoo.compression import compress, decode_text
+from zoo.files import write_atomic
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,13 +74,3 @@ def progress_bar(args: argparse.Namespace, name: str, total: int, unit: str = "c
     return tqdm(total=total, desc=name, unit=unit, unit_scale=True, **options)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it onto ``path``."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)

@@ -9,9 +9,10 @@ import time
 
 from zoo.adaptive import decompress_adaptive
 from zoo.commands.common import user_input
-from zoo.commands.compress import checked_paths, coding_model, progress_bar, write_atomic
+from zoo.commands.compress import checked_paths, coding_model, progress_bar
 from zoo.compressed_file import unpack
 from zoo.compression import decompress
+from zoo.files import write_atomic
 
 
 def run(args: argparse.Namespace) -> int:

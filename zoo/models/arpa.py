@@ -25,11 +25,11 @@ scores a sequence's start). Query it without sentence markers: KenLM's
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from zoo.files import write_atomic
 
 from .backoff_form import backoff_form
 from .backoff_lm import BackoffLM
@@ -99,16 +99,7 @@ def arpa_lines(model: Any, tokenizer: Any) -> list[str]:
 def write_arpa(model: Any, tokenizer: Any, path: str | Path) -> None:
     """Write the ARPA file of ``model`` (words from ``tokenizer``) to ``path`` atomically."""
     path = Path(path)
-    text = "\n".join(arpa_lines(model, tokenizer))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, "\n".join(arpa_lines(model, tokenizer)))
 
 
 # ------------------------------------------------------------------------------------ reading
