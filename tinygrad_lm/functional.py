@@ -240,7 +240,7 @@ def scaled_dot_product_attention(
         given = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask, dtype=bool)
         allowed = given if allowed is None else allowed & given
     if dropout_p == 0 and not return_weights:  # one fused op (ops/attention.py)
-        return Attention.apply(q, k, v, scale=scale, allowed=allowed)
+        return Attention.apply(q, k, v, scale=scale, allowed=allowed, causal=is_causal and attn_mask is None)
     weights = attention_weights_differentiable(q, k, scale, allowed)  # (..., Tq, Tk)
     out = dropout(weights, dropout_p, training=dropout_p > 0, generator=generator) @ v  # (..., Tq, dv)
     return (out, weights) if return_weights else out

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..backend import get_xp
 from ..function import constant
+from ..kernels import kernels_for
 from ..shapes import broadcast_shapes
 from .fused_function import FusedFunction
 from .rows import row_sums
@@ -43,10 +44,14 @@ def causal_mask(queries: int, keys: int, xp: Any) -> Any:
     return xp.tri(queries, keys, keys - queries, dtype=bool)
 
 
-def attention_weights(q, k, scale: float, allowed):
-    """P = softmax(s q k^T, masked) on arrays, computed in one scores buffer."""
+def attention_weights(q, k, scale: float, allowed, causal: bool = False):
+    """P = softmax(s q k^T, masked) on arrays, computed in one scores buffer. ``causal``: ``allowed``
+    is ``causal_mask`` (or None), which the compiled softmax applies without reading it."""
     xp = get_xp(q)
     scores = (q * scale) @ k.swapaxes(-1, -2)  # the scale on q: half the elements of the scores
+    fast = kernels_for("attention", scores) if causal or allowed is None else None
+    if fast is not None and scores.flags.c_contiguous:  # one pass per row (kernels/attention.py)
+        return fast.softmax_rows(scores, causal)
     if allowed is not None and broadcast_shapes(allowed.shape, scores.shape) == scores.shape:
         xp.copyto(scores, -math.inf, where=~allowed)
     elif allowed is not None:  # a mask with more batch axes than q k^T: the weights take its shape
@@ -70,18 +75,24 @@ def attention_vjp(xp, g, q, k, v, p, out, scale: float):
     """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors."""
     dv = p.swapaxes(-1, -2) @ g
     dp = g @ v.swapaxes(-1, -2)
-    ds = p * (dp - xp.row_sums(g * out))
+    fast = kernels_for("attention", p, dp, g, out)
+    if fast is not None and p.flags.c_contiguous and dp.flags.c_contiguous:
+        ds = fast.softmax_rows_vjp(p, dp, g, out)  # in one pass per row (kernels/attention.py)
+    else:
+        ds = p * (dp - xp.row_sums(g * out))
     return (ds @ k) * scale, (ds.swapaxes(-1, -2) @ q) * scale, dv
 
 
 class Attention(FusedFunction):
-    """O = softmax(s q k^T, masked by ``allowed``) v; see the module docstring. Saves (P, O)."""
+    """O = softmax(s q k^T, masked by ``allowed``) v; see the module docstring. Saves (P, O).
+    ``causal=True`` says that ``allowed`` is ``causal_mask(Tq, Tk)``, which lets the compiled softmax
+    skip the masked keys instead of reading the mask."""
 
-    def forward(self, q, k, v, scale=1.0, allowed=None):
+    def forward(self, q, k, v, scale=1.0, allowed=None, causal=False):
         if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
             raise ValueError(f"expected q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv), got {k.shape}")
         self.scale, self.allowed = scale, allowed
-        p = attention_weights(q, k, scale, allowed)
+        p = attention_weights(q, k, scale, allowed, causal)
         out = p @ v
         self.saved = (p, out)
         return out
@@ -117,7 +128,7 @@ class PackedSelfAttention(FusedFunction):
         self.scale = 1 / math.sqrt(width // (3 * n_heads))
         self.allowed = causal_mask(steps, steps, get_xp(qkv)) if causal else None
         q, k, v = split_heads(qkv, n_heads)
-        p = attention_weights(q, k, self.scale, self.allowed)
+        p = attention_weights(q, k, self.scale, self.allowed, causal)
         out = p @ v  # (B, H, T, hd)
         self.saved = (p, out)
         return out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)

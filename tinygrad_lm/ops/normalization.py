@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..kernels import kernels_for
 from .fused_function import FusedFunction
 from .rows import row_means
 
@@ -30,6 +31,11 @@ class LayerNormFunction(FusedFunction):
                 f"shape of the last axis ({x.shape[-1:] if x.ndim else '()'})"
             )
         self.eps = eps
+        fast = kernels_for("layer_norm", x, weight, *(() if bias is None else (bias,)))
+        if fast is not None:  # the same formulas as compiled row loops (kernels/layer_norm.py)
+            y, x_hat, inv_sigma = fast.layer_norm_forward(x, weight, bias, eps)
+            self.saved = (x_hat, inv_sigma)
+            return y
         centered = x - row_means(x)
         variance = row_means(xp.square(centered))
         variance += eps
@@ -49,6 +55,11 @@ class LayerNormFunction(FusedFunction):
         x_hat, inv_sigma = saved
         weight = inputs[1]
         needs_x, needs_w, *needs_b = self.needs_input_grad
+        fast = kernels_for("layer_norm", g, x_hat, inv_sigma, weight)
+        if fast is not None:
+            grads = fast.layer_norm_vjp(g, x_hat, inv_sigma, weight)  # (dx, dw, db)
+            needed = self.needs_input_grad
+            return tuple(d if need else None for d, need in zip(grads, needed, strict=False))
         dx = dw = None
         if needs_x:
             g_hat = g * weight

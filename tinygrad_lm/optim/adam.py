@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ..backend import get_xp
+from ..kernels import kernels_for
 from .optimizer import Optimizer, ParamsArg, non_negative, pair_in_unit_interval
 
 
@@ -53,6 +54,12 @@ class Adam(Optimizer):
         beta1, beta2 = (float(beta) for beta in group["betas"])
         state["step"] = t = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        fast = kernels_for("adam", param, grad, m, v)
+        if fast is not None and fast.adam_update(
+            param, grad, m, v, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+            decoupled=self.decoupled_weight_decay, t=t,
+        ):  # fmt: skip
+            return  # the same update as one compiled loop (kernels/adam.py)
         if weight_decay != 0:
             if self.decoupled_weight_decay:
                 xp.multiply(param, 1.0 - lr * weight_decay, out=param)

@@ -20,6 +20,9 @@ An ``OpSpec`` says how to call the op and what it should compute:
 * ``first_order`` / ``second_order`` / ``float32``: True, or a string saying why that check does not
   apply (printed as n/a in the report). Piecewise-linear ops have a zero second derivative almost
   everywhere: that is still checked. ``keeps_dtype``: the output has the input's dtype.
+* ``float32_grad_error(*arrays, **params)``: for an op whose float32 backward cancels by an amount that
+  depends on the input (layer norm over a row of small spread), the absolute gradient error that
+  float32 rounding gives on these inputs, used instead of the fixed tolerance when larger.
 * ``conventions``: the points where the op's derivative is undefined or singular (ties, kinks, 0 ** 0,
   a constant row's std), each a ``Convention``: the inputs there and the gradients of the sum of the
   outputs that the library's documented convention gives, exactly; every value in ``avoid`` must
@@ -87,6 +90,7 @@ class OpSpec:
     first_order: bool | str = True
     second_order: bool | str = True
     float32: bool | str = True
+    float32_grad_error: Callable[..., float] | None = None
     keeps_dtype: bool = True
     kind: str = "other"
     conventions: tuple[Convention, ...] = ()

@@ -1,0 +1,143 @@
+"""Compiled CPU kernels (numba, the optional ``fast`` extra) for the passes NumPy cannot fuse.
+
+NumPy runs an expression such as layer norm's backward as a dozen separate single-threaded passes
+over memory; a kernel here runs it as the loop of the math, once over the data, on every core. Each
+kernel module (``activations``, ``layer_norm``, ``attention``, ``adam``, ``recurrent``) replaces the
+NumPy formula of one op, which stays the reference, the path taken when numba is absent, and the test
+oracle (``tests/test_kernels.py`` checks that the two agree to rounding).
+
+How an op uses a kernel, first order only (``create_graph`` runs the Tensor formula, so second
+derivatives are unchanged)::
+
+    fast = kernels_for("activations", x)     # None: use the NumPy formula
+    if fast is not None:
+        return fast.gelu_tanh_forward(x)
+
+``kernels_for`` answers None unless the kernels are switched on, numba imports, and every array is a
+NumPy array of one floating dtype (float32 or float64): CuPy arrays, integers and mixed dtypes keep
+the NumPy/CuPy formula. The switch is the environment variable ``TINYGRAD_LM_KERNELS`` (``0`` turns
+the kernels off for the process) and ``use_kernels(False)`` (a function and a context manager).
+
+Kernels compile on their first call for each dtype and are cached on disk (numba's ``cache=True``),
+so later processes load them in milliseconds.
+
+Threads: the kernels run on ONE thread, the caller's, unless ``set_kernel_threads(n)`` or the
+environment variable ``TINYGRAD_LM_KERNEL_THREADS`` says otherwise. Measured on two cores: a layer
+norm kernel takes 0.2 ms on two threads and a (768, 128) @ (128, 384) product 0.6 ms, but the two in
+turn take 8 ms, because each pool's threads keep spinning after their work (OpenBLAS's for a while,
+OpenMP's too) and the other pool's threads wait for a scheduler time slice; on one kernel thread the
+pair takes the sum of its parts (1.0 ms). Turning the spinning off (``OPENBLAS_THREAD_TIMEOUT``,
+``OMP_WAIT_POLICY=passive``) leaves wake-ups that cost as much. With BLAS on one thread, kernel
+threads pay off (``python -m zoo`` chooses both; see ``zoo/threads.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+ENVIRONMENT_VARIABLE = "TINYGRAD_LM_KERNELS"
+THREADS_VARIABLE = "TINYGRAD_LM_KERNEL_THREADS"
+KERNEL_MODULES = ("activations", "layer_norm", "attention", "adam", "recurrent")
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class _Switch:
+    """Whether kernels are used: the environment's choice, then ``use_kernels``; numba found once."""
+
+    def __init__(self) -> None:
+        choice = os.environ.get(ENVIRONMENT_VARIABLE, "1").strip().lower()
+        self.wanted = choice not in ("0", "off", "false", "no")
+        self._numba: bool | None = None
+
+    @property
+    def numba_found(self) -> bool:
+        if self._numba is None:
+            self._numba = importlib.util.find_spec("numba") is not None
+        return self._numba
+
+    @property
+    def on(self) -> bool:
+        return self.wanted and self.numba_found
+
+
+_SWITCH = _Switch()
+_LOADED: dict[str, ModuleType] = {}
+
+
+def available() -> bool:
+    """True when numba is installed (``pip install tinygrad_lm[fast]``)."""
+    return _SWITCH.numba_found
+
+
+def kernels_enabled() -> bool:
+    """True when the ops call the compiled kernels: numba installed and the switch on."""
+    return _SWITCH.on
+
+
+class use_kernels:  # lower case: a function to its callers, like set_grad_enabled
+    """Turn the compiled kernels on or off: ``use_kernels(False)`` for the rest of the process, or
+    ``with use_kernels(False): ...`` for a block (the previous choice comes back at its end)."""
+
+    def __init__(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(f"use_kernels: expected True or False, got {enabled!r}")
+        self.previous = _SWITCH.wanted
+        _SWITCH.wanted = enabled
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _SWITCH.wanted = self.previous
+
+
+def kernels_for(module: str, *arrays: Any) -> ModuleType | None:
+    """The kernel module ``module`` if its kernels apply to ``arrays``, else None (the NumPy path)."""
+    if not _SWITCH.on:
+        return None
+    dtype = getattr(arrays[0], "dtype", None)
+    if dtype not in _FLOAT_DTYPES or any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
+        return None
+    loaded = _LOADED.get(module)
+    if loaded is None:
+        if module not in KERNEL_MODULES:
+            raise ValueError(f"kernels_for: no kernel module {module!r}; expected one of {KERNEL_MODULES}")
+        if not _LOADED:
+            set_kernel_threads(_threads_from_environment())
+        loaded = _LOADED[module] = importlib.import_module(f"{__name__}.{module}")
+    return loaded
+
+
+def _threads_from_environment() -> int:
+    text = os.environ.get(THREADS_VARIABLE, "1").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{THREADS_VARIABLE}={text!r}: expected a positive integer (kernel threads)")
+    return int(text)
+
+
+def set_kernel_threads(threads: int) -> None:
+    """How many threads the kernels' parallel loops use, in the calling thread (numba's setting is
+    per thread); at most numba's start-up count, the CPUs. Default 1 (see the module docstring)."""
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"set_kernel_threads: expected a positive int, got {threads!r}")
+    if _SWITCH.numba_found:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def describe() -> str:
+    """One phrase for logs: which path the ops take and, with kernels, on how many threads."""
+    if not _SWITCH.numba_found:
+        return "NumPy ops (numba not installed)"
+    if not _SWITCH.wanted:
+        return f"NumPy ops (kernels off: {ENVIRONMENT_VARIABLE}=0 or use_kernels(False))"
+    import numba
+
+    return f"numba {numba.__version__} kernels on {numba.get_num_threads()} threads"
