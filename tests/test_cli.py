@@ -7,15 +7,17 @@ commands that train run as subprocesses (the real entry point, which sets BLAS t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 import tinygrad_lm as tg
 from zoo import catalog
 from zoo.cli import main
-from zoo.threads import blas_threads, set_blas_threads
+from zoo.threads import ThreadChoice, blas_threads, busy_shares, choose_threads, set_blas_threads, usable_cpus
 from zoo.train import Budget
 
 TINY = "markov:order=1,vocab=4,n_train=3000,n_val=600"
@@ -198,18 +200,43 @@ def test_resuming_gives_the_same_result_as_a_straight_run(trained, tmp_path):
 
 def test_threads_option_sets_the_blas_threads(tmp_path):
     environ = {}
-    set_blas_threads(["train", "--threads=3"], environ)
+    assert set_blas_threads(["train", "--threads=3"], environ) == ThreadChoice(3, "--threads")
     assert environ["OPENBLAS_NUM_THREADS"] == environ["OMP_NUM_THREADS"] == "3"
     environ = {"OMP_NUM_THREADS": "2"}
     set_blas_threads(["train", "--threads", "x"], environ)  # invalid: the parser reports it
-    assert environ == {"OMP_NUM_THREADS": "2"} and blas_threads(environ) == "2 BLAS threads"
+    assert environ == {"OMP_NUM_THREADS": "2"}
+    assert blas_threads(environ) == "2 BLAS threads (OMP_NUM_THREADS)"
     environ = {}
-    set_blas_threads([], environ)
-    assert blas_threads(environ) == "1 BLAS thread"
+    choice = set_blas_threads([], environ)  # nothing said: chosen from the idle CPUs
+    assert 1 <= choice.threads <= len(usable_cpus()) and choice.reason.startswith("auto: ")
+    assert environ["OPENBLAS_NUM_THREADS"] == str(choice.threads)
     result = zoo(*TRAIN, "--threads", "2", "--out", str(tmp_path))
-    assert result.returncode == 0 and "on 2 BLAS threads;" in result.stdout, result.stderr
+    assert result.returncode == 0 and "on 2 BLAS threads (--threads), " in result.stdout, result.stderr
     result = zoo(*TRAIN, "--threads", "0", "--out", str(tmp_path / "bad"))
     assert result.returncode == 2 and "--threads needs a positive integer, got '0'" in result.stderr
+
+
+def test_automatic_threads_are_one_per_idle_cpu():
+    assert choose_threads(2, [0.02, 0.05], 0.1) == ThreadChoice(2, "auto: 2 of 2 CPUs idle")
+    assert choose_threads(2, [0.97, 0.1], 1.0).threads == 1  # another process on one CPU
+    assert choose_threads(2, [0.6, 0.5], 1.0).threads == 1  # one process moving between both
+    assert choose_threads(4, [1.0, 1.0, 1.0, 1.0], 4.0) == ThreadChoice(1, "auto: 0 of 4 CPUs idle")
+    assert choose_threads(2, None, 0.2).threads == 2 and choose_threads(2, None, 1.3).threads == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_a_busy_cpu_is_seen_as_busy():
+    cpu = usable_cpus()[0]
+    spin = f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\nend = time.time() + 5\n"
+    spin += "while time.time() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        time.sleep(0.3)  # the spinner has started and pinned itself
+        shares = busy_shares([cpu], seconds=0.2)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert shares is not None and shares[0] > 0.8
 
 
 def test_sample_is_seeded_and_refuses_unknown_characters(trained):

@@ -1,6 +1,6 @@
 """tinygrad_lm: tensors with reverse-mode automatic differentiation on NumPy (CPU) and CuPy (GPU)."""
 
-from . import allocator, functional, nn, optim
+from . import allocator, functional, kernels, nn, optim
 from .allocator import keep_freed_memory
 from .anomaly import detect_anomaly
 from .autograd import enable_grad, grad, no_grad, set_grad_enabled
@@ -35,6 +35,7 @@ from .creation import (
 )
 from .dtypes import bool_, float32, float64, int64
 from .function import Function, is_grad_enabled
+from .kernels import kernels_enabled, use_kernels
 from .ops.elementwise import maximum, minimum, where
 from .ops.indexing import one_hot
 from .ops.movement import cat, stack
@@ -69,6 +70,8 @@ __all__ = [
     "grad",
     "int64",
     "is_grad_enabled",
+    "kernels",
+    "kernels_enabled",
     "keep_freed_memory",
     "manual_seed",
     "maximum",
@@ -91,6 +94,7 @@ __all__ = [
     "stack",
     "tensor",
     "to_device",
+    "use_kernels",
     "where",
     "zeros",
     "zeros_like",

@@ -34,6 +34,7 @@ threads pay off (``python -m zoo`` chooses both; see ``zoo/threads.py``).
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 from types import ModuleType
@@ -68,6 +69,7 @@ class _Switch:
 
 _SWITCH = _Switch()
 _LOADED: dict[str, ModuleType] = {}
+_THREADS: list[int] = []  # the kernel thread count once set (by the first kernel load or the caller)
 
 
 def available() -> bool:
@@ -129,7 +131,9 @@ def set_kernel_threads(threads: int) -> None:
     if _SWITCH.numba_found:
         import numba
 
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(threads)
+        _THREADS[:] = [threads]
 
 
 def describe() -> str:
@@ -138,6 +142,6 @@ def describe() -> str:
         return "NumPy ops (numba not installed)"
     if not _SWITCH.wanted:
         return f"NumPy ops (kernels off: {ENVIRONMENT_VARIABLE}=0 or use_kernels(False))"
-    import numba
-
-    return f"numba {numba.__version__} kernels on {numba.get_num_threads()} threads"
+    threads = _THREADS[0] if _THREADS else _threads_from_environment()
+    version = importlib.metadata.version("numba")  # without importing numba (0.4 s)
+    return f"numba {version} kernels on {threads} thread{'' if threads == 1 else 's'}"

@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import tinygrad_lm as tg
+from tinygrad_lm import kernels
 from zoo import catalog, compare, report
 from zoo.commands.common import say, show_progress, user_input, val_tokens
 from zoo.compression_figures import fair_bits_per_char
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
 from zoo.surprisal import surprisal_snippet
+from zoo.threads import blas_threads
 from zoo.tokenizer_spec import parse_tokenizer_list
 from zoo.train import Budget
 
@@ -43,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
         specs = parse_tokenizer_list(args.tokenizer)
         data = load_dataset(args.dataset, args.data_path, val_tokens(args), tokenizer_spec=specs[0])
     count = len(options.models)
-    say(f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each")
+    say(
+        f"python -m zoo compare: {count} model{'s' * (count > 1)}, {options.budget.describe()} each, "
+        f"on {blas_threads()}, {kernels.describe()}"
+    )
     for line in report.summary_lines(
         data.describe(), options.budget.describe(), args.seed, options.device, args.quick
     ):

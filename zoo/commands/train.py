@@ -11,6 +11,7 @@ from typing import Any
 
 import tinygrad_lm as tg
 from tinygrad_lm import distributed as tg_distributed
+from tinygrad_lm import kernels
 from zoo import catalog, report, run_folder
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from zoo.commands.common import say, show_progress, user_input, val_tokens
@@ -93,7 +94,7 @@ def _train(args: argparse.Namespace, trainer: Trainer, path: Path, data: Dataset
     budget, name, model = Budget.of(trainer.config), info["model"], trainer.model
     say(
         f"training {name} ({model.num_parameters():,} parameters) on {data.corpus.name} for "
-        f"{budget.describe()} on {blas_threads()}; checkpoint: {path}"
+        f"{budget.describe()} on {blas_threads()}, {kernels.describe()}; checkpoint: {path}"
     )
     state = train_with_progress(trainer, name, budget, show_progress(args) and main, args.pause_at)
     if trainer.budget_left():  # paused
