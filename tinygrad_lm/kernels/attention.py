@@ -17,9 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .scalar import exp
-
-FAST_SUMS = {"reassoc", "contract"}  # sums may be reordered and fused into vector lanes: rounding only
+from .scalar import FAST_SUMS, exp
 
 
 @njit(parallel=True, cache=True, fastmath=FAST_SUMS)

@@ -18,8 +18,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .scalar import FAST_SUMS
 
-@njit(parallel=True, cache=True)
+
+@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
 def _forward(x, w, b, eps, y, x_hat, inv_sigma):
     rows, width = x.shape
     scale = x.dtype.type(1.0) / width
@@ -41,7 +43,7 @@ def _forward(x, w, b, eps, y, x_hat, inv_sigma):
             y[r, j] = normalized * w[j] + b[j]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
 def _vjp(g, x_hat, inv_sigma, w, dx, dw_blocks, db_blocks):
     rows, width = g.shape
     blocks = dw_blocks.shape[0]

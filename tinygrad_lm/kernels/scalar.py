@@ -24,6 +24,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
+FAST_SUMS = {"reassoc", "contract"}
+"""numba ``fastmath`` flags for kernels with sums: additions may be reordered (into vector lanes) and
+a product and a sum fused; rounding changes by a few epsilons, infinities and NaNs keep their meaning."""
+
 _F = np.float32
 LOG2_E = _F(1.4426950408889634)
 LN2_C1, LN2_C2 = _F(0.693359375), _F(-2.12194440e-4)

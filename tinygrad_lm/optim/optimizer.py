@@ -148,7 +148,8 @@ class Optimizer:
                 index += len(group["params"])
                 for i, param in zip(indices, group["params"], strict=True):
                     self._check_gradient(i, param)
-                if not (self.flatten and self._step_flat(position, group, indices)):
+                flat = self.flatten and self.flattening_pays(group)
+                if not (flat and self._step_flat(position, group, indices)):
                     self._step_each(group, indices)
                 for param in group["params"]:
                     if param.grad is not None:  # updated in place: a graph saved before now refuses backward
@@ -187,6 +188,11 @@ class Optimizer:
         flat.scatter(params)
         for i, state in zip(indices, flat.per_parameter_states(), strict=True):
             self.state[i] = state
+        return True
+
+    def flattening_pays(self, group: dict[str, Any]) -> bool:
+        """Whether one update over flat buffers beats one per parameter for this group (default: yes;
+        an optimizer whose update is a compiled loop says no: its calls are cheap, the copies are not)."""
         return True
 
     def init_state(self, param: Any) -> dict[str, Any]:
