@@ -175,7 +175,7 @@ def test_flat_update_equals_the_per_parameter_update_bit_for_bit(name, missing_g
         assert flat_optimizer._flat_groups  # the flat path was taken
 
 
-@pytest.mark.parametrize("kernels", [False, True])  # flat buffers without the compiled update, per parameter with
+@pytest.mark.parametrize("kernels", [False, True])  # without the compiled update: flat buffers
 def test_flat_state_survives_a_state_dict_round_trip(kernels):
     with tg.use_kernels(kernels):
         state_dict_round_trip()
