@@ -77,10 +77,20 @@ def attention_vjp(xp, g, q, k, v, p, out, scale: float):
     dp = g @ v.swapaxes(-1, -2)
     fast = kernels_for("attention", p, dp, g, out)
     if fast is not None and p.flags.c_contiguous and dp.flags.c_contiguous:
-        ds = fast.softmax_rows_vjp(p, dp, g, out)  # in one pass per row (kernels/attention.py)
-    else:
-        ds = p * (dp - xp.row_sums(g * out))
+        ds = fast.softmax_rows_vjp(p, dp, g, out, scale)  # s dS in one pass per row (kernels/attention.py)
+        return ds @ k, ds.swapaxes(-1, -2) @ q, dv
+    ds = p * (dp - xp.row_sums(g * out))
     return (ds @ k) * scale, (ds.swapaxes(-1, -2) @ q) * scale, dv
+
+
+def attention_vjp_into(fast, g, q, k, v, p, out, scale: float, into: tuple) -> None:
+    """``attention_vjp`` on arrays with the compiled softmax rows, its three products written
+    straight into ``into`` (dQ, dK, dV: e.g. views of a packed gradient)."""
+    dp = g @ v.swapaxes(-1, -2)
+    ds = fast.softmax_rows_vjp(p, dp, g, out, scale)
+    products = ((ds, k), (ds.swapaxes(-1, -2), q), (p.swapaxes(-1, -2), g))
+    for (a, b), target in zip(products, into, strict=True):
+        get_xp(a).matmul(a, b, out=target)
 
 
 class Attention(FusedFunction):
@@ -116,8 +126,9 @@ class PackedSelfAttention(FusedFunction):
     """Multi-head self-attention on packed projections: qkv (B, T, 3C) -> merged heads (B, T, C).
 
     q, k, v are the three thirds of the last axis, each split into ``n_heads`` heads of C/H; every
-    head attends with scale 1/sqrt(C/H), causally when ``causal``. Saves (P, O) per head; the
-    gradient of qkv is dQ, dK, dV stacked back into the packed layout (one copy).
+    head attends with scale 1/sqrt(C/H), causally when ``causal``. Saves (P, O) per head, O being a
+    view of the merged output that P V is written into; the gradient of qkv is dQ, dK, dV stacked
+    back into the packed layout (one copy), or, with the compiled softmax, written straight into it.
     """
 
     def forward(self, qkv, n_heads=1, causal=True):
@@ -129,9 +140,11 @@ class PackedSelfAttention(FusedFunction):
         self.allowed = causal_mask(steps, steps, get_xp(qkv)) if causal else None
         q, k, v = split_heads(qkv, n_heads)
         p = attention_weights(q, k, self.scale, self.allowed, causal)
-        out = p @ v  # (B, H, T, hd)
+        merged = get_xp(qkv).empty((batch, steps, width // 3), dtype=p.dtype)
+        out = merged.reshape(batch, steps, n_heads, -1).swapaxes(1, 2)  # (B, H, T, hd): a view
+        get_xp(qkv).matmul(p, v, out=out)  # the heads' outputs straight into the merged layout
         self.saved = (p, out)
-        return out.transpose(0, 2, 1, 3).reshape(batch, steps, width // 3)
+        return merged
 
     def recompute(self, qkv):
         q, k, v = split_heads(qkv, self.n_heads)
@@ -142,6 +155,12 @@ class PackedSelfAttention(FusedFunction):
         (qkv,) = inputs
         batch, steps, width = qkv.shape
         heads = g.reshape(batch, steps, self.n_heads, -1).swapaxes(1, 2)  # (B, H, T, hd)
+        fast = kernels_for("attention", g, *saved)
+        if fast is not None and saved[0].flags.c_contiguous:  # dQ, dK, dV straight into the packed layout
+            packed = get_xp(g).empty(qkv.shape, dtype=g.dtype)
+            into = split_heads(packed, self.n_heads)
+            attention_vjp_into(fast, heads, *split_heads(qkv, self.n_heads), *saved, self.scale, into)
+            return packed
         grads = attention_vjp(xp, heads, *split_heads(qkv, self.n_heads), *saved, self.scale)
         packed = xp.stack([d.swapaxes(1, 2) for d in grads], axis=2)  # (B, T, 3, H, hd)
         return packed.reshape(batch, steps, width)
