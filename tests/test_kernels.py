@@ -11,6 +11,7 @@ axes, non-contiguous inputs, float32 and float64.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -206,7 +207,7 @@ def test_the_switch_is_an_environment_variable_and_a_function():
     probe = "import tinygrad_lm.kernels as k; print(k.kernels_enabled(), k.describe())"
     out = subprocess.run(
         [sys.executable, "-c", probe],
-        env={**__import__("os").environ, "TINYGRAD_LM_KERNELS": "0"},
+        env={**os.environ, "TINYGRAD_LM_KERNELS": "0"},
         capture_output=True,
         text=True,
         check=True,
@@ -270,3 +271,24 @@ def test_attention_softmax_kernel_agrees_for_any_query_and_key_lengths(dtype, tq
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))  # a query that sees no key: NaN in both
         ok = ~np.isnan(b)
         assert np.all(np.abs(a - b)[ok] <= 16 * (tk + d) * eps * scale)
+
+
+def test_without_numba_every_op_takes_the_numpy_path():
+    """numba made unimportable: the library imports, reports it, and trains a GPT step on NumPy."""
+    probe = (
+        "import sys\n"
+        "sys.modules['numba'] = None\n"
+        "import numpy as np, tinygrad_lm as tg\n"
+        "from zoo.models import GPT, GPTConfig\n"
+        "assert not tg.kernels.available() and not tg.kernels_enabled()\n"
+        "print(tg.kernels.describe())\n"
+        "model = GPT(GPTConfig(vocab_size=11, context_length=8, n_layers=1, n_heads=2, d_model=8))\n"
+        "ids = tg.tensor(np.arange(16).reshape(2, 8) % 11)\n"
+        "_, loss = model(ids, ids)\n"
+        "loss.backward()\n"
+        "tg.optim.AdamW(model.parameters()).step()\n"
+        "assert 'numba' not in sys.modules or sys.modules['numba'] is None\n"
+        "print(round(loss.item(), 3))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("NumPy ops (numba not installed)")

@@ -59,7 +59,10 @@ class _Switch:
     @property
     def numba_found(self) -> bool:
         if self._numba is None:
-            self._numba = importlib.util.find_spec("numba") is not None
+            try:
+                self._numba = importlib.util.find_spec("numba") is not None
+            except (ImportError, ValueError):  # a broken install, or numba blocked in sys.modules
+                self._numba = False
         return self._numba
 
     @property
