@@ -213,6 +213,9 @@ def test_the_switch_is_an_environment_variable_and_a_function():
         check=True,
     ).stdout
     assert out.startswith("False NumPy ops (kernels off")
+    bad = {**os.environ, "TINYGRAD_LM_KERNELS": "fast"}
+    failed = subprocess.run([sys.executable, "-c", probe], env=bad, capture_output=True, text=True)
+    assert failed.returncode != 0 and "TINYGRAD_LM_KERNELS='fast': expected 1" in failed.stderr
     with pytest.raises(ValueError, match="set_kernel_threads: expected a positive int"):
         kernels.set_kernel_threads(0)
 

@@ -53,6 +53,10 @@ class _Switch:
 
     def __init__(self) -> None:
         choice = os.environ.get(ENVIRONMENT_VARIABLE, "1").strip().lower()
+        if choice not in ("", "1", "on", "true", "yes", "0", "off", "false", "no"):
+            raise ValueError(
+                f"{ENVIRONMENT_VARIABLE}={choice!r}: expected 1 (use the kernels) or 0 (NumPy only)"
+            )
         self.wanted = choice not in ("0", "off", "false", "no")
         self._numba: bool | None = None
 
@@ -113,7 +117,7 @@ def kernels_for(module: str, *arrays: Any) -> ModuleType | None:
     if loaded is None:
         if module not in KERNEL_MODULES:
             raise ValueError(f"kernels_for: no kernel module {module!r}; expected one of {KERNEL_MODULES}")
-        if not _LOADED:
+        if not _THREADS:  # the first kernel: the environment's count unless the caller set one
             set_kernel_threads(_threads_from_environment())
         loaded = _LOADED[module] = importlib.import_module(f"{__name__}.{module}")
     return loaded
@@ -127,8 +131,9 @@ def _threads_from_environment() -> int:
 
 
 def set_kernel_threads(threads: int) -> None:
-    """How many threads the kernels' parallel loops use, in the calling thread (numba's setting is
-    per thread); at most numba's start-up count, the CPUs. Default 1 (see the module docstring)."""
+    """How many threads the kernels' parallel loops use when called from this Python thread (numba's
+    setting is per thread: kernels called from another thread use all CPUs); at most numba's start-up
+    count, the CPUs. Default 1, or ``TINYGRAD_LM_KERNEL_THREADS`` (see the module docstring)."""
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_kernel_threads: expected a positive int, got {threads!r}")
     if _SWITCH.numba_found:
