@@ -295,3 +295,24 @@ def test_without_numba_every_op_takes_the_numpy_path():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.startswith("NumPy ops (numba not installed)")
+
+
+def test_with_two_kernel_threads_the_parallel_builds_agree_with_the_serial_ones():
+    from tinygrad_lm.kernels import activations, layer_norm
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((37, 130)).astype(np.float32)
+    w, b, g = x[0].copy(), x[1].copy(), rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        kernels.set_kernel_threads(threads)
+        try:
+            y, x_hat, inv_sigma = layer_norm.layer_norm_forward(x, w, b, 1e-5)
+            grads = layer_norm.layer_norm_vjp(g, x_hat, inv_sigma, w)
+            results.append([y, *grads, *activations.gelu_tanh_forward(x)])
+        finally:
+            kernels.set_kernel_threads(1)
+    assert layer_norm._forward.parallel is not None and activations._gelu_tanh_forward.parallel is not None
+    eps = np.finfo(np.float32).eps
+    for serial, parallel in zip(*results, strict=True):  # the same loops: rounding of the sums only
+        np.testing.assert_allclose(parallel, serial, rtol=64 * eps, atol=64 * eps * np.abs(serial).max())

@@ -123,6 +123,11 @@ def kernels_for(module: str, *arrays: Any) -> ModuleType | None:
     return loaded
 
 
+def kernel_threads() -> int:
+    """The kernel thread count of this process (1 until set otherwise)."""
+    return _THREADS[0] if _THREADS else 1
+
+
 def _threads_from_environment() -> int:
     text = os.environ.get(THREADS_VARIABLE, "1").strip()
     if not text.isdigit() or int(text) < 1:
@@ -150,6 +155,6 @@ def describe() -> str:
         return "NumPy ops (numba not installed)"
     if not _SWITCH.wanted:
         return f"NumPy ops (kernels off: {ENVIRONMENT_VARIABLE}=0 or use_kernels(False))"
-    threads = _THREADS[0] if _THREADS else _threads_from_environment()
+    threads = kernel_threads() if _THREADS else _threads_from_environment()
     version = importlib.metadata.version("numba")  # without importing numba (0.4 s)
     return f"numba {version} kernels on {threads} thread{'' if threads == 1 else 's'}"

@@ -14,15 +14,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .compiled import loops
 from .scalar import FAST_SUMS, exp
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _gelu_tanh_forward(x, s, y):
     one = x.dtype.type(1.0)
     a = x.dtype.type(-2 * SQRT_2_OVER_PI)
@@ -34,7 +35,7 @@ def _gelu_tanh_forward(x, s, y):
         y[i] = v * gate
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _gelu_tanh_vjp(g, x, s, y, dx):
     one = x.dtype.type(1.0)
     a = x.dtype.type(2 * SQRT_2_OVER_PI)

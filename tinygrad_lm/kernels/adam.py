@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .compiled import loops
 
 
-@njit(parallel=True, cache=True)
+@loops()
 def _update(p, g, m, v, decay, l2, beta1, beta2, keep1, keep2, bias2, eps, step):
     one = p.dtype.type(1.0)
     for i in prange(p.size):

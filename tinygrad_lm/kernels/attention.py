@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .compiled import loops
 from .scalar import FAST_SUMS, exp
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _softmax_rows(scores, steps, keys, offset, causal):
     """scores (R, keys) in place, row r being query r % steps."""
     for r in prange(scores.shape[0]):
@@ -45,7 +46,7 @@ def _softmax_rows(scores, steps, keys, offset, causal):
         row[seen:] = 0
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _softmax_rows_vjp(p, dp, g, out, scale):
     """dp (R, keys) <- s p (dp - D) in place, D_r = g_r . out_r; g, out (A, B, Tq, dv), any strides,
     row r of p being [a, b, i] of g and out."""

@@ -14,14 +14,15 @@ accumulated per block of rows (one block per thread) and the blocks' partial sum
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from . import kernel_threads
+from .compiled import loops
 from .scalar import FAST_SUMS
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _forward(x, w, b, eps, y, x_hat, inv_sigma):
     rows, width = x.shape
     scale = x.dtype.type(1.0) / width
@@ -43,7 +44,7 @@ def _forward(x, w, b, eps, y, x_hat, inv_sigma):
             y[r, j] = normalized * w[j] + b[j]
 
 
-@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
+@loops(fastmath=FAST_SUMS)
 def _vjp(g, x_hat, inv_sigma, w, dx, dw_blocks, db_blocks):
     rows, width = g.shape
     blocks = dw_blocks.shape[0]
@@ -83,7 +84,7 @@ def layer_norm_vjp(
     """(dx, dw, db) from g = dL/dy (x's shape) and the forward's x_hat, 1/sigma."""
     width = x_hat.shape[-1]
     rows = np.ascontiguousarray(g).reshape(-1, width)
-    blocks = max(1, min(numba.get_num_threads(), rows.shape[0]))
+    blocks = max(1, min(kernel_threads(), rows.shape[0]))
     dw_blocks = np.zeros((blocks, width), dtype=g.dtype)
     db_blocks = np.zeros((blocks, width), dtype=g.dtype)
     dx = np.empty_like(rows)
