@@ -83,9 +83,8 @@ class RecurrentScan(FusedFunction):
         for t in reversed(range(steps)):
             d_h += g_h[t]
             coef_t = {name: c[t] for name, c in coef.items()}
-            d_x_t, d_hproj_t = d_x[:, :, t], d_hproj[:, :, t]  # (G, H, B), strided
-            carry, direct = math.backward_step(d_h, carry, coef_t, d_x_t, d_hproj_t, xp)
-            d_h = w_hh.T @ d_hproj_t.reshape(-1, batch)
+            carry, direct = math.backward_step(d_h, carry, coef_t, d_x, d_hproj, t, xp)
+            d_h = w_hh.T @ d_hproj[:, :, t].reshape(-1, batch)  # (G H, B) with rows T B apart
             if direct is not None:
                 d_h += direct
         # the weight and bias gradients contract over (t, b): one product each, feature-first (., T B)
