@@ -165,10 +165,21 @@ def test_the_kernels_refuse_mismatched_shapes_before_writing():
     with pytest.raises(ValueError, match="lstm_forward_step"):
         recurrent.lstm_forward_step(a, a, c, c, c, np.zeros((2, 4), np.float32))
     assert np.all(c == 7.0) and np.all(a == 0.0)
-    d_a = np.zeros((4, 2, 5, 3), np.float32)
+    d_a = np.zeros((4, 2, 5), np.float32)
     with pytest.raises(ValueError, match="lstm_backward_step"):
-        recurrent.lstm_backward_step(c, c, np.zeros((4, 2, 3), np.float32), c, c, d_a, 5)
+        recurrent.lstm_backward_step(c, c, np.zeros((4, 2, 3), np.float32), c, c, d_a)
     assert np.all(d_a == 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_feature_first_is_the_transposed_copy(dtype):
+    from tinygrad_lm.kernels import recurrent
+
+    a = np.arange(5 * 37 * 3, dtype=dtype).reshape(5, 37, 3)
+    np.testing.assert_array_equal(recurrent.feature_first(a), a.transpose(1, 0, 2).reshape(37, 15))
+    strided = a[:, ::2]  # non-contiguous: copied first
+    expected = strided.transpose(1, 0, 2).reshape(19, 15)
+    np.testing.assert_array_equal(recurrent.feature_first(strided), expected)
 
 
 def test_the_fused_scan_still_refuses_create_graph_with_kernels_on():

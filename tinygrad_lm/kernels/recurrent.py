@@ -36,6 +36,8 @@ from numba.core.errors import NumbaIRAssumptionWarning
 
 from .scalar import sigmoid, tanh
 
+FMA = {"contract"}  # a * b + c may become one fused multiply-add (one rounding instead of two): 20% faster
+
 # A loop body that inlines one of scalar's functions more than once (four gates here) trips an internal
 # "pedantic" SSA check of numba 0.68 at compile time (variables of the inlined copies reported as not in
 # scope, with a request to file a bug); the compiled code is right (tests/test_kernels_recurrent.py).
@@ -51,18 +53,10 @@ def _check(what: str, expected: tuple[int, ...], *arrays: np.ndarray) -> None:
             raise ValueError(f"{what}: expected arrays of shape {expected}, got {a.shape}")
 
 
-def _check_sequence(what: str, d_a: np.ndarray, step_shape: tuple[int, ...], t: int) -> None:
-    """ValueError unless d_a is (G, H, T, B) with (G, H, B) = step_shape and 0 <= t < T."""
-    gates, hidden, batch = step_shape
-    if d_a.ndim != 4 or (d_a.shape[0], d_a.shape[1], d_a.shape[3]) != step_shape or not 0 <= t < d_a.shape[2]:
-        expected = f"({gates}, {hidden}, T > {t}, {batch})"
-        raise ValueError(f"{what}: expected (G, H, T, B) = {expected}, got {d_a.shape}")
-
-
 # ---- LSTM ----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _lstm_forward_step(x_t, a, c_prev, c, tanh_c, h):
     hidden, batch = c.shape
     for j in prange(hidden):
@@ -77,7 +71,7 @@ def _lstm_forward_step(x_t, a, c_prev, c, tanh_c, h):
             c[j, b], tanh_c[j, b], h[j, b] = cell, squashed, o * squashed
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _lstm_coefficients(act, c, tanh_c, c0, coef, q):
     steps, _, hidden, batch = act.shape
     one = act.dtype.type(1.0)
@@ -94,16 +88,16 @@ def _lstm_coefficients(act, c, tanh_c, c0, coef, q):
             q[t, j, b] = (one - squashed * squashed) * o
 
 
-@njit(parallel=True, cache=True)
-def _lstm_backward_step(dh, carry, coef, q, f, d_a, t, carry_out):
+@njit(parallel=True, cache=True, fastmath=FMA)
+def _lstm_backward_step(dh, carry, coef, q, f, d_a, carry_out):
     hidden, batch = dh.shape
     for j in prange(hidden):
         for b in range(batch):
             dc = dh[j, b] * q[j, b] + carry[j, b]
-            d_a[0, j, t, b] = coef[0, j, b] * dc
-            d_a[1, j, t, b] = coef[1, j, b] * dc
-            d_a[2, j, t, b] = coef[2, j, b] * dc
-            d_a[3, j, t, b] = coef[3, j, b] * dh[j, b]
+            d_a[0, j, b] = coef[0, j, b] * dc
+            d_a[1, j, b] = coef[1, j, b] * dc
+            d_a[2, j, b] = coef[2, j, b] * dc
+            d_a[3, j, b] = coef[3, j, b] * dh[j, b]
             carry_out[j, b] = dc * f[j, b]
 
 
@@ -134,23 +128,22 @@ def lstm_coefficients(
 
 
 def lstm_backward_step(
-    dh: np.ndarray, carry: np.ndarray, coef: np.ndarray, q: np.ndarray, f: np.ndarray, d_a: np.ndarray, t: int
+    dh: np.ndarray, carry: np.ndarray, coef: np.ndarray, q: np.ndarray, f: np.ndarray, d_a: np.ndarray
 ) -> np.ndarray:
-    """Step t of dA written into d_a[:, :, t] (d_a (4, H, T, B)); returns the carry dc f to step t - 1.
-    dh, carry, q, f (H, B); coef (4, H, B)."""
+    """dA written into d_a (4, H, B), a view of any strides (contiguous is fastest); returns the carry
+    dc f to step t - 1. dh, carry, q, f (H, B); coef (4, H, B)."""
     _check("lstm_backward_step", dh.shape, carry, q, f)
-    _check("lstm_backward_step", (4, *dh.shape), coef)
-    _check_sequence("lstm_backward_step", d_a, (4, *dh.shape), t)
+    _check("lstm_backward_step", (4, *dh.shape), coef, d_a)
     carry_out = np.empty(dh.shape, dtype=dh.dtype)
     inputs = (np.ascontiguousarray(x) for x in (dh, carry, coef, q, f))
-    _lstm_backward_step(*inputs, d_a, t, carry_out)
+    _lstm_backward_step(*inputs, d_a, carry_out)
     return carry_out
 
 
 # ---- GRU -----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _gru_forward_step(x_t, a, h, rz, n, h_out):
     hidden, batch = h.shape
     for j in prange(hidden):
@@ -162,7 +155,7 @@ def _gru_forward_step(x_t, a, h, rz, n, h_out):
             h_out[j, b] = candidate + (h[j, b] - candidate) * z
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _gru_coefficients(rz, n, proj, h_prev, coef_x, coef_h):
     steps, hidden, batch = n.shape
     one = n.dtype.type(1.0)
@@ -177,15 +170,15 @@ def _gru_coefficients(rz, n, proj, h_prev, coef_x, coef_h):
             coef_h[t, 0, j, b], coef_h[t, 1, j, b], coef_h[t, 2, j, b] = d_r, d_z, d_n * r
 
 
-@njit(parallel=True, cache=True)
-def _gru_backward_step(dh, coef_x, coef_h, z, d_x, d_h, t, direct):
+@njit(parallel=True, cache=True, fastmath=FMA)
+def _gru_backward_step(dh, coef_x, coef_h, z, d_x, d_h, direct):
     hidden, batch = dh.shape
     for j in prange(hidden):
         for b in range(batch):
             g = dh[j, b]
             for k in range(3):
-                d_x[k, j, t, b] = coef_x[k, j, b] * g
-                d_h[k, j, t, b] = coef_h[k, j, b] * g
+                d_x[k, j, b] = coef_x[k, j, b] * g
+                d_h[k, j, b] = coef_h[k, j, b] * g
             direct[j, b] = g * z[j, b]
 
 
@@ -218,24 +211,21 @@ def gru_coefficients(
 
 
 def gru_backward_step(
-    dh: np.ndarray, coef_x: np.ndarray, coef_h: np.ndarray, z: np.ndarray, d_x: np.ndarray,
-    d_h: np.ndarray, t: int,
+    dh: np.ndarray, coef_x: np.ndarray, coef_h: np.ndarray, z: np.ndarray, d_x: np.ndarray, d_h: np.ndarray
 ) -> np.ndarray:
-    """Step t of dA_x = k_x dh, dA_h = k_h dh into d_x[:, :, t], d_h[:, :, t] (each (3, H, T, B));
-    returns dh z, the gradient reaching h_{t-1} directly. dh, z (H, B); k_x, k_h (3, H, B)."""
+    """dA_x = k_x dh, dA_h = k_h dh written into the views d_x, d_h (3, H, B); returns dh z, the
+    gradient reaching h_{t-1} directly. dh, z (H, B); k_x, k_h (3, H, B)."""
     _check("gru_backward_step", dh.shape, z)
-    _check("gru_backward_step", (3, *dh.shape), coef_x, coef_h)
-    _check_sequence("gru_backward_step", d_x, (3, *dh.shape), t)
-    _check_sequence("gru_backward_step", d_h, (3, *dh.shape), t)
+    _check("gru_backward_step", (3, *dh.shape), coef_x, coef_h, d_x, d_h)
     direct = np.empty(dh.shape, dtype=dh.dtype)
-    _gru_backward_step(*(np.ascontiguousarray(x) for x in (dh, coef_x, coef_h, z)), d_x, d_h, t, direct)
+    _gru_backward_step(*(np.ascontiguousarray(x) for x in (dh, coef_x, coef_h, z)), d_x, d_h, direct)
     return direct
 
 
 # ---- RNN -----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _rnn_forward_step(x_t, a, h_out):
     hidden, batch = h_out.shape
     for j in prange(hidden):
@@ -243,7 +233,7 @@ def _rnn_forward_step(x_t, a, h_out):
             h_out[j, b] = tanh(a[j, b] + x_t[j, b])
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FMA)
 def _rnn_slopes(h, slope):
     steps, hidden, batch = h.shape
     one = h.dtype.type(1.0)
@@ -264,3 +254,25 @@ def rnn_slopes(h: np.ndarray) -> np.ndarray:
     slope = np.empty((h.shape[0], 1) + h.shape[1:], dtype=h.dtype)
     _rnn_slopes(np.ascontiguousarray(h), slope)
     return slope
+
+
+# ---- layout --------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _feature_first(a, out):
+    steps, rows, batch = a.shape
+    block = 16  # rows per task: 16 rows of each step are read while their lines are in the cache
+    for first in prange((rows + block - 1) // block):
+        for t in range(steps):
+            for r in range(first * block, min(rows, first * block + block)):
+                for b in range(batch):
+                    out[r, t, b] = a[t, r, b]
+
+
+def feature_first(a: np.ndarray) -> np.ndarray:
+    """(T, F, B) -> (F, T B), contiguous: a time-major sequence laid out for one product over all steps."""
+    steps, rows, batch = a.shape
+    out = np.empty((rows, steps, batch), dtype=a.dtype)
+    _feature_first(np.ascontiguousarray(a), out)
+    return out.reshape(rows, steps * batch)

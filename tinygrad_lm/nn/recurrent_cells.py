@@ -65,9 +65,8 @@ def _gate_rows(a, parts: int) -> list:
 #   forward_step(x_t, a, state, seq_t, h_out, xp)  one step; a = W_hh h (+ b_hh) may be overwritten
 #   backward_coefficients(proj, seq, initial, xp)  everything backward needs that does NOT depend on
 #       the incoming gradient, for all time steps at once (T, ...); seq also holds h and h_prev
-#   backward_step(dh, carry, coef_t, d_x, d_h, t, xp)  writes step t of d x_proj, d h_proj into the
-#       (G, H, T, B) buffers (d_x[:, :, t], d_h[:, :, t]) and returns (carry to step t - 1, gradient
-#       reaching h_{t-1} directly or None)
+#   backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp)  writes d x_proj_t, d h_proj_t into (G, H, B) views and
+#       returns (carry to step t - 1, gradient reaching h_{t-1} directly or None)
 # With the coefficients precomputed, each step of backward is a handful of products that are linear in
 # the incoming gradient.
 
@@ -105,8 +104,8 @@ class RNNMath:
         return {"slope": slope[:, None]}  # (T, 1, H, B)
 
     @staticmethod
-    def backward_step(dh, carry, coef_t, d_x, d_h, t, xp):
-        xp.multiply(coef_t["slope"], dh, out=d_x[:, :, t])
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        xp.multiply(coef_t["slope"], dh, out=d_x_t)
         return (), None
 
 
@@ -165,12 +164,11 @@ class LSTMMath:
         return {"coef": coef, "q": q, "f": act[:, 1]}
 
     @staticmethod
-    def backward_step(dh, carry, coef_t, d_x, d_h, t, xp):
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
         coef, q, f = coef_t["coef"], coef_t["q"], coef_t["f"]
-        fast = kernels_for("recurrent", dh, carry[0], coef, q, f, d_x)
+        fast = kernels_for("recurrent", dh, carry[0], coef, q, f, d_x_t)
         if fast is not None:
-            return (fast.lstm_backward_step(dh, carry[0], coef, q, f, d_x, t),), None
-        d_x_t = d_x[:, :, t]  # (4, H, B), strided
+            return (fast.lstm_backward_step(dh, carry[0], coef, q, f, d_x_t),), None
         dc = dh * q
         dc += carry[0]
         xp.multiply(coef[:3], dc, out=d_x_t[:3])
@@ -243,10 +241,10 @@ class GRUMath:
         return {"x": coef_x, "h": coef_h, "z": z}
 
     @staticmethod
-    def backward_step(dh, carry, coef_t, d_x, d_h, t, xp):
-        fast = kernels_for("recurrent", dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x, d_h)
+    def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        fast = kernels_for("recurrent", dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x_t, d_h_t)
         if fast is not None:
-            return (), fast.gru_backward_step(dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x, d_h, t)
-        xp.multiply(coef_t["x"], dh, out=d_x[:, :, t])
-        xp.multiply(coef_t["h"], dh, out=d_h[:, :, t])
+            return (), fast.gru_backward_step(dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x_t, d_h_t)
+        xp.multiply(coef_t["x"], dh, out=d_x_t)
+        xp.multiply(coef_t["h"], dh, out=d_h_t)
         return (), dh * coef_t["z"]
