@@ -20,10 +20,17 @@ GRU, gates (r, z, n), a = W_hh h + b_hh (b_hn sits inside r (W_hn h + b_hn)):
 
 RNN:  forward h' = tanh(x_proj + h_proj);  coefficient 1 - h'^2 (its backward step is one product).
 
-The functions' float32 exp and tanh are ``scalar``'s (vectorisable); NumPy's g = 2 s(2 a_g) - 1 and
-this tanh a_g agree to a few epsilons. Inputs of any layout are made contiguous; outputs are written
-where they lie (a strided view is indexed by its strides, only slower). Shapes are checked before
-anything is written: a mismatch raises ValueError instead of reading past an array.
+The functions' float32 exp and tanh are ``scalar``'s (vectorisable), with multiply-adds fused
+(``FMA``); NumPy's g = 2 s(2 a_g) - 1 and this tanh a_g agree to a few epsilons. Inputs of any layout
+are made contiguous; outputs are written where they lie (a strided view is indexed by its strides,
+only slower) and must not overlap the inputs (the loops are compiled assuming they don't; ``a`` of
+the LSTM step is read and overwritten element by element). Shapes are checked before anything is
+written: a mismatch raises ValueError instead of reading past an array. ``feature_first`` is the
+layout copy (T, F, B) -> (F, T B) the scan makes of dA, x and h_{t-1} for its weight gradients.
+
+Threads: a training step alternates 2 T of these kernels with BLAS products, so with BLAS on two
+threads keep the kernels on one (the default; see ``kernels/__init__.py``): measured on two cores,
+``TINYGRAD_LM_KERNEL_THREADS=2`` made the LSTM language-model step 12 times slower (1139 ms vs 94).
 """
 
 from __future__ import annotations
