@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from ..backend import overflow_allowed
+from ..kernels import kernels_for
 from ..tensor import Tensor
 
 State = tuple[Tensor, ...]
@@ -87,11 +88,18 @@ class RNNMath:
 
     @staticmethod
     def forward_step(x_t, a, state, seq_t, h_out, xp):
+        fast = kernels_for("recurrent", x_t, a, h_out)
+        if fast is not None:  # the same step as one compiled pass (kernels/recurrent.py)
+            fast.rnn_forward_step(x_t, a, h_out)
+            return (h_out,)
         a += x_t
         return (xp.tanh(a, out=h_out),)
 
     @staticmethod
     def backward_coefficients(proj, seq, initial, xp) -> dict:
+        fast = kernels_for("recurrent", seq["h"])
+        if fast is not None:
+            return {"slope": fast.rnn_slopes(seq["h"])}
         slope = 1 - seq["h"] * seq["h"]
         return {"slope": slope[:, None]}  # (T, 1, H, B)
 
@@ -124,6 +132,10 @@ class LSTMMath:
 
     @staticmethod
     def forward_step(x_t, a, state, seq_t, h_out, xp):
+        fast = kernels_for("recurrent", x_t, a, state[1])
+        if fast is not None:  # the same step as one compiled pass (kernels/recurrent.py)
+            fast.lstm_forward_step(x_t, a, state[1], seq_t["c"], seq_t["tanh_c"], h_out)
+            return h_out, seq_t["c"]
         a += x_t
         i, f, g, o = _gate_rows(_lstm_gates_(a, xp), 4)  # a now holds the activations (kept for backward)
         c = xp.multiply(f, state[1], out=seq_t["c"])
@@ -135,6 +147,10 @@ class LSTMMath:
     def backward_coefficients(proj, seq, initial, xp) -> dict:
         act = proj.reshape(proj.shape[0], 4, -1, proj.shape[-1])  # (T, 4, H, B): i, f, g, o
         c, tanh_c = seq["c"], seq["tanh_c"]
+        fast = kernels_for("recurrent", act, c, tanh_c, initial[1])
+        if fast is not None:
+            coef, q = fast.lstm_coefficients(act, c, tanh_c, initial[1])
+            return {"coef": coef, "q": q, "f": act[:, 1]}
         c_prev = xp.concatenate([initial[1][None], c[:-1]])
         coef = 1 - act  # the activations' slopes s(1 - s), and 1 - g^2 on g
         coef *= act
@@ -149,11 +165,15 @@ class LSTMMath:
 
     @staticmethod
     def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
-        dc = dh * coef_t["q"]
+        coef, q, f = coef_t["coef"], coef_t["q"], coef_t["f"]
+        fast = kernels_for("recurrent", dh, carry[0], coef, q, f, d_x_t)
+        if fast is not None:
+            return (fast.lstm_backward_step(dh, carry[0], coef, q, f, d_x_t),), None
+        dc = dh * q
         dc += carry[0]
-        xp.multiply(coef_t["coef"][:3], dc, out=d_x_t[:3])
-        xp.multiply(coef_t["coef"][3], dh, out=d_x_t[3])
-        dc *= coef_t["f"]
+        xp.multiply(coef[:3], dc, out=d_x_t[:3])
+        xp.multiply(coef[3], dh, out=d_x_t[3])
+        dc *= f
         return (dc,), None
 
 
@@ -185,6 +205,10 @@ class GRUMath:
     @staticmethod
     def forward_step(x_t, a, state, seq_t, h_out, xp):
         (h,) = state
+        fast = kernels_for("recurrent", x_t, a, h)
+        if fast is not None:  # the same step as one compiled pass (kernels/recurrent.py)
+            fast.gru_forward_step(x_t, a, h, seq_t["rz"], seq_t["n"], h_out)
+            return (h_out,)
         hidden = h.shape[0]
         rz = _sigmoid_(xp.add(x_t[: 2 * hidden], a[: 2 * hidden], out=seq_t["rz"]), xp)
         r, z = _gate_rows(rz, 2)
@@ -198,6 +222,10 @@ class GRUMath:
     @staticmethod
     def backward_coefficients(proj, seq, initial, xp) -> dict:
         r, z = _gate_rows(seq["rz"], 2)
+        fast = kernels_for("recurrent", seq["rz"], seq["n"], proj, seq["h_prev"])
+        if fast is not None:
+            coef_x, coef_h = fast.gru_coefficients(seq["rz"], seq["n"], proj, seq["h_prev"])
+            return {"x": coef_x, "h": coef_h, "z": z}
         n, h_n = seq["n"], _gate_rows(proj, 3)[2]
         coef_x = xp.empty((n.shape[0], 3) + n.shape[1:], dtype=n.dtype)  # (T, 3, H, B)
         da_n = coef_x[:, 2]
@@ -214,6 +242,9 @@ class GRUMath:
 
     @staticmethod
     def backward_step(dh, carry, coef_t, d_x_t, d_h_t, xp):
+        fast = kernels_for("recurrent", dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x_t, d_h_t)
+        if fast is not None:
+            return (), fast.gru_backward_step(dh, coef_t["x"], coef_t["h"], coef_t["z"], d_x_t, d_h_t)
         xp.multiply(coef_t["x"], dh, out=d_x_t)
         xp.multiply(coef_t["h"], dh, out=d_h_t)
         return (), dh * coef_t["z"]
