@@ -154,7 +154,9 @@ def test_no_op_module_touches_numpy_directly():
     """Ops, layers and optimizers reach arrays only through ``xp = get_xp(array)``.
 
     Allowed: the backend itself, the modules that build host arrays from user data (dtypes, tensor, creation),
-    the dtype/shape bookkeeping, and the checkpoint format (which writes host copies to .npz).
+    the dtype/shape bookkeeping, the checkpoint format (which writes host copies to .npz), and the
+    compiled CPU kernels (``kernels/``: numba loops over NumPy arrays, which ``kernels_for`` hands them
+    alone; an op on a CuPy array never reaches them).
     """
     allowed = {
         "backend.py",
@@ -168,7 +170,7 @@ def test_no_op_module_touches_numpy_directly():
     }
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name in allowed or "testing" in path.parts:
+        if path.name in allowed or "testing" in path.parts or "kernels" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import | ast.ImportFrom):

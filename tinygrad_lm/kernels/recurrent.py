@@ -38,9 +38,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from numba.core.errors import NumbaIRAssumptionWarning
 
+from .compiled import loops
 from .scalar import sigmoid, tanh
 
 FMA = {"contract"}  # a * b + c may become one fused multiply-add (one rounding instead of two): 20% faster
@@ -63,7 +64,7 @@ def _check(what: str, expected: tuple[int, ...], *arrays: np.ndarray) -> None:
 # ---- LSTM ----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _lstm_forward_step(x_t, a, c_prev, c, tanh_c, h):
     hidden, batch = c.shape
     for j in prange(hidden):
@@ -78,7 +79,7 @@ def _lstm_forward_step(x_t, a, c_prev, c, tanh_c, h):
             c[j, b], tanh_c[j, b], h[j, b] = cell, squashed, o * squashed
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _lstm_coefficients(act, c, tanh_c, c0, coef, q):
     steps, _, hidden, batch = act.shape
     one = act.dtype.type(1.0)
@@ -95,7 +96,7 @@ def _lstm_coefficients(act, c, tanh_c, c0, coef, q):
             q[t, j, b] = (one - squashed * squashed) * o
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _lstm_backward_step(dh, carry, coef, q, f, d_a, carry_out):
     hidden, batch = dh.shape
     for j in prange(hidden):
@@ -150,7 +151,7 @@ def lstm_backward_step(
 # ---- GRU -----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _gru_forward_step(x_t, a, h, rz, n, h_out):
     hidden, batch = h.shape
     for j in prange(hidden):
@@ -162,7 +163,7 @@ def _gru_forward_step(x_t, a, h, rz, n, h_out):
             h_out[j, b] = candidate + (h[j, b] - candidate) * z
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _gru_coefficients(rz, n, proj, h_prev, coef_x, coef_h):
     steps, hidden, batch = n.shape
     one = n.dtype.type(1.0)
@@ -177,7 +178,7 @@ def _gru_coefficients(rz, n, proj, h_prev, coef_x, coef_h):
             coef_h[t, 0, j, b], coef_h[t, 1, j, b], coef_h[t, 2, j, b] = d_r, d_z, d_n * r
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _gru_backward_step(dh, coef_x, coef_h, z, d_x, d_h, direct):
     hidden, batch = dh.shape
     for j in prange(hidden):
@@ -232,7 +233,7 @@ def gru_backward_step(
 # ---- RNN -----------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _rnn_forward_step(x_t, a, h_out):
     hidden, batch = h_out.shape
     for j in prange(hidden):
@@ -240,7 +241,7 @@ def _rnn_forward_step(x_t, a, h_out):
             h_out[j, b] = tanh(a[j, b] + x_t[j, b])
 
 
-@njit(parallel=True, cache=True, fastmath=FMA)
+@loops(fastmath=FMA)
 def _rnn_slopes(h, slope):
     steps, hidden, batch = h.shape
     one = h.dtype.type(1.0)
@@ -266,7 +267,7 @@ def rnn_slopes(h: np.ndarray) -> np.ndarray:
 # ---- layout --------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@loops()
 def _feature_first(a, out):
     steps, rows, batch = a.shape
     block = 16  # rows per task: 16 rows of each step are read while their lines are in the cache
