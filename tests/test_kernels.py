@@ -316,3 +316,15 @@ def test_with_two_kernel_threads_the_parallel_builds_agree_with_the_serial_ones(
     eps = np.finfo(np.float32).eps
     for serial, parallel in zip(*results, strict=True):  # the same loops: rounding of the sums only
         np.testing.assert_allclose(parallel, serial, rtol=64 * eps, atol=64 * eps * np.abs(serial).max())
+
+
+def test_warm_up_compiles_every_kernel_an_op_reaches():
+    from tinygrad_lm.kernels import activations, adam, attention, layer_norm, recurrent
+
+    with use_kernels(False):
+        assert tg.warm_up_kernels() == 0.0
+    with use_kernels(True):
+        assert tg.warm_up_kernels() > 0.0
+    kernels_run = [activations._gelu_tanh_forward, layer_norm._vjp, attention._softmax_rows_vjp, adam._update]
+    kernels_run += [recurrent._lstm_forward_step, recurrent._gru_backward_step]
+    assert all(k.serial is not None for k in kernels_run)

@@ -35,6 +35,7 @@ from .creation import (
 )
 from .dtypes import bool_, float32, float64, int64
 from .function import Function, is_grad_enabled
+from .kernel_warm_up import warm_up_kernels
 from .kernels import kernels_enabled, use_kernels
 from .ops.elementwise import maximum, minimum, where
 from .ops.indexing import one_hot
@@ -95,6 +96,7 @@ __all__ = [
     "tensor",
     "to_device",
     "use_kernels",
+    "warm_up_kernels",
     "where",
     "zeros",
     "zeros_like",

@@ -136,17 +136,19 @@ def _threads_from_environment() -> int:
 
 
 def set_kernel_threads(threads: int) -> None:
-    """How many threads the kernels' parallel loops use when called from this Python thread (numba's
-    setting is per thread: kernels called from another thread use all CPUs); at most numba's start-up
-    count, the CPUs. Default 1, or ``TINYGRAD_LM_KERNEL_THREADS`` (see the module docstring)."""
+    """How many threads the kernels' loops use when called from this Python thread (numba's setting is
+    per thread); at most numba's start-up count, the CPUs. Default 1, or ``TINYGRAD_LM_KERNEL_THREADS``
+    (see the module docstring). On one thread the kernels run their serial builds and numba's thread
+    pool is never started (starting its OpenMP pool resets the OpenMP thread count that PyTorch, in
+    the same process, also reads)."""
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_kernel_threads: expected a positive int, got {threads!r}")
-    if _SWITCH.numba_found:
+    if threads > 1 and _SWITCH.numba_found:
         import numba
 
         threads = min(threads, numba.config.NUMBA_NUM_THREADS)
         numba.set_num_threads(threads)
-        _THREADS[:] = [threads]
+    _THREADS[:] = [threads]
 
 
 def describe() -> str:

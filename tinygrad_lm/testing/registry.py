@@ -41,7 +41,7 @@ NOT_DIFFERENTIABLE: frozenset[str] = frozenset(
         "full_like grad int64 is_grad_enabled manual_seed no_grad one_hot ones ones_like rand rand_like "
         "randint randn randn_like set_grad_enabled tensor zeros zeros_like save load as_tensor "
         "asnumpy device_of get_xp keep_freed_memory parse_device to_device from_dlpack "
-        "detect_anomaly kernels_enabled use_kernels").split()]
+        "detect_anomaly kernels_enabled use_kernels warm_up_kernels").split()]
     + list(NN_NOT_DIFFERENTIABLE)
 )
 # fmt: on

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import tinygrad_lm as tg
 from zoo.tokenizer_spec import parse_tokenizer_spec, tokenizer_name, unknown_characters
 
 QUICK_VAL_TOKENS = 4000
@@ -35,6 +36,13 @@ def show_progress(args: argparse.Namespace) -> bool:
 def say(line: str) -> None:
     """Print one line of the command's log, at once."""
     print(line, flush=True)
+
+
+def ready_kernels(device: str) -> None:
+    """Compile (or load from numba's cache) the compiled kernels before any training budget starts
+    (``tg.warm_up_kernels``), and say so when that took a while (a fresh install: seconds)."""
+    if device == "cpu" and (seconds := tg.warm_up_kernels()) > 1.0:
+        say(f"compiled the numba kernels in {seconds:.1f} s, before any budget (numba caches them)")
 
 
 def val_tokens(args: argparse.Namespace) -> int | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import tinygrad_lm as tg
 from tinygrad_lm import kernels
 from zoo import catalog, compare, report
-from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.commands.common import ready_kernels, say, show_progress, user_input, val_tokens
 from zoo.compression_figures import fair_bits_per_char
 from zoo.datasets import load_dataset
 from zoo.sampling import sample_settings
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         data.describe(), options.budget.describe(), args.seed, options.device, args.quick
     ):
         say(line)
+    ready_kernels(options.device)
     models, attention = compare.run_comparison(options, data, log=say)
     described = [data.describe()]
     for spec in specs[1:]:  # the same corpus and validation text under each further tokenizer

@@ -14,7 +14,7 @@ from tinygrad_lm import distributed as tg_distributed
 from tinygrad_lm import kernels
 from zoo import catalog, report, run_folder
 from zoo.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
-from zoo.commands.common import say, show_progress, user_input, val_tokens
+from zoo.commands.common import ready_kernels, say, show_progress, user_input, val_tokens
 from zoo.datasets import Dataset, load_dataset
 from zoo.models.ngram import NGramLM
 from zoo.models.ngram_shards import refuse_wide
@@ -72,6 +72,7 @@ def _run(args: argparse.Namespace, path: Path, device: str, ranks: tuple[int, in
                 return 0
             save_checkpoint(model, path, {**info, "config": result.config})
             return _finish_train(args, model, result, data, Budget(), info)
+        ready_kernels(tg.device_of(next(iter(trainer.model.parameters())).data))
         return _train(args, trainer, path, data, info)
     finally:
         if owner:
