@@ -143,7 +143,10 @@ def _function_classes() -> set[type]:
 
 def _tensor_api() -> set[str]:
     names = set()
-    for name, value in vars(tg.Tensor).items():
+    members = {}
+    for cls in reversed(tg.Tensor.__mro__[:-1]):  # its base TensorValues too, not object
+        members.update(vars(cls))
+    for name, value in members.items():
         dunder = name.startswith("__") and name.endswith("__")
         if (dunder and inspect.isfunction(value)) or not name.startswith("_"):
             names.add(f"Tensor.{name}")

@@ -4,20 +4,19 @@ Every differentiable method is a one-liner that applies a ``Function`` from ``op
 there that parses the arguments and applies one): to read an op, follow the method to ``ops/``.
 The ops never import this module; it hands its class to ``function.py`` (``bind_tensor_class``).
 
-Longer than 400 lines because it is the one class users meet: its ~90 methods are each a line or
-two into ``ops/``, and keeping them in one file lets a reader find every method of a Tensor in one
-place (splitting the class into mixins would hide them).
+Its value-level methods (conversions, comparisons, logic: nothing that records an op) are in its
+base class, ``tensor_values.TensorValues``; every differentiable method is here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy
 
 from . import autograd, grad_hooks
-from .backend import asnumpy, device_of, dlpack_capsule, get_xp, numpy_view, parse_device
+from .backend import device_of, get_xp, numpy_view, parse_device
 from .dtypes import DEFAULT_FLOAT, Scalar, as_dtype, bool_, float32, float64, int64, to_array
 from .function import bind_tensor_class, is_grad_enabled
 from .ops import movement
@@ -50,12 +49,13 @@ from .ops.linalg import MatMul
 from .ops.movement import Reshape, ToDevice, shape_arg
 from .ops.reduce import LogSumExp, Max, Sum, SumTo, reduced_count
 from .ops.softmax import LogSoftmax, Softmax
-from .shapes import Axes, broadcast_shapes, normalize_axis
+from .shapes import Axes, normalize_axis
+from .tensor_values import TensorValues
 from .versions import mark_modified
 
 __all__ = ["DEFAULT_FLOAT", "Tensor", "as_dtype", "bool_", "float32", "float64", "int64", "to_array"]
 
-class Tensor:
+class Tensor(TensorValues):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``data`` is a NumPy or CuPy array; ``grad`` is filled by ``backward``; ``creator`` is the
@@ -131,30 +131,9 @@ class Tensor:
         return self
 
     # ----------------------------------------------------------------------------- conversion
-    def item(self) -> Scalar:
-        if self.size != 1:
-            raise ValueError(f"item: only a one-element tensor converts to a Python number, not {self.shape}")
-        return self.data.item()
-
-    def numpy(self) -> numpy.ndarray:
-        """The values as a NumPy array (a copy from the GPU; detached from the graph)."""
-        return asnumpy(self.data)
-
-    def tolist(self) -> Any:
-        return self.numpy().tolist()
-
-    # NumPy and DLPack (backend.py): the values only, shared, never a gradient
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> numpy.ndarray:
         """``numpy.asarray(t)``: the CPU tensor's own array (no copy unless asked); GPU tensors raise."""
         return numpy_view(self.data, dtype, copy)
-
-    def __dlpack__(self, **options: Any) -> Any:
-        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``); ``options`` are
-        the consumer's (``stream``, ``max_version``, ``dl_device``, ``copy``)."""
-        return dlpack_capsule(self.data, **options)
-
-    def __dlpack_device__(self) -> tuple[int, int]:
-        return self.data.__dlpack_device__()
 
     def detach(self) -> Tensor:
         """The same array (shared, not copied) without a graph."""
@@ -180,40 +159,6 @@ class Tensor:
 
     def long(self) -> Tensor:
         return self.astype(int64)
-
-    def __repr__(self) -> str:
-        body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4, threshold=200)
-        extras = []
-        if self.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype={self.dtype}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.creator is not None:
-            extras.append(f"creator={type(self.creator).__name__}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
-
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self) -> Iterator[Tensor]:
-        return (self[i] for i in range(len(self)))
-
-    def __bool__(self) -> bool:
-        if self.size != 1:
-            raise ValueError(
-                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any()/.all()"
-            )
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
 
     __hash__ = object.__hash__
 
@@ -309,59 +254,6 @@ class Tensor:
             value.data if isinstance(value, Tensor) else value
         )
         mark_modified(self)
-
-    # ----------------------------------------------------------------------------- comparisons
-    def _compare(self, other: Any, name: str) -> Tensor:
-        other = self._lift(other)
-        broadcast_shapes(self.shape, other.shape, op=name)
-        return Tensor._from_array(getattr(get_xp(self.data), name)(self.data, other.data))
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, "less")
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, "less_equal")
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, "greater")
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, "greater_equal")
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "equal")
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "not_equal")
-
-    def __invert__(self) -> Tensor:
-        return Tensor._from_array(~self.data)
-
-    def __and__(self, other: Any) -> Tensor:
-        return Tensor._from_array(self.data & self._lift(other).data)
-
-    def __or__(self, other: Any) -> Tensor:
-        return Tensor._from_array(self.data | self._lift(other).data)
-
-    def any(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_array(self.data.any(axis=axis, keepdims=keepdims))
-
-    def all(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_array(self.data.all(axis=axis, keepdims=keepdims))
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return self._arg_extreme("argmax", axis, keepdims)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return self._arg_extreme("argmin", axis, keepdims)
-
-    def _arg_extreme(self, name: str, axis: int | None, keepdims: bool) -> Tensor:
-        if axis is not None:
-            axis = normalize_axis(axis, self.ndim, name, self.shape)
-        if self.shape[axis] == 0 if axis is not None else self.size == 0:
-            raise ValueError(f"{name}: of an empty tensor (shape {self.shape}, axis {axis}) is undefined")
-        found = getattr(self.data, name)(axis=axis, keepdims=keepdims)
-        return Tensor._from_array(get_xp(self.data).asarray(found, dtype=int64))
 
     # ----------------------------------------------------------------------------- element-wise
     def exp(self) -> Tensor:
