@@ -14,6 +14,13 @@ alternating; ``speedup`` is the median over rounds of numpy time / kernel time.
 * ``lstm_cell`` (when the recurrent kernel exists): the LSTM benchmark's layer (T 64, B 32, H 256),
   forward and backward of the fused scan.
 
+``--beside-blas`` times a layer norm kernel alone, a (768, 128) @ (128, 384) product alone and the
+two in turn (what a training step does), µs medians: with BLAS on two threads and
+``TINYGRAD_LM_KERNEL_THREADS=2`` the pair costs far more than its parts (each pool's threads spin after
+their work); on one kernel thread it costs their sum. ``--optimizer`` times the GPT benchmark's AdamW
+step over flat buffers and per parameter, kernels on and off (flat forced where Adam, with the
+compiled update, would not flatten).
+
 ``--compile-cost`` runs two fresh processes with an empty numba cache directory: the first compiles
 every kernel (seconds), the second loads them from the cache (what every later run pays).
 
@@ -107,6 +114,51 @@ def cases() -> dict[str, Callable[[], None]]:
     return found
 
 
+def median_us(fn: Callable[[], object], rounds: int) -> float:
+    for _ in range(5):
+        fn()
+    return round(1e6 * statistics.median(timed(fn) for _ in range(rounds)), 1)
+
+
+def beside_blas(rounds: int) -> dict:
+    """A layer norm kernel, a BLAS product, and the two in turn."""
+    from tinygrad_lm.kernels import layer_norm
+
+    rng = np.random.default_rng(0)
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+    x, w, a, m = f32(768, 128), np.ones(128, np.float32), f32(768, 128), f32(128, 384)
+    kernel = lambda: layer_norm.layer_norm_forward(x, w, w, 1e-5)
+    product = lambda: a @ m
+    return {
+        "kernel_threads": kernels.kernel_threads(),
+        "kernel_us": median_us(kernel, rounds),
+        "product_us": median_us(product, rounds),
+        "both_in_turn_us": median_us(lambda: (product(), kernel()), rounds),
+    }
+
+
+def optimizer_steps(rounds: int) -> dict:
+    """The GPT benchmark's AdamW step (its parameter groups) over flat buffers and per parameter."""
+    from bench_gpt import our_model
+
+    from zoo.train import parameter_groups
+
+    model = our_model("tanh", False)
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        p.grad = tg.tensor(rng.standard_normal(p.shape).astype(p.dtype))
+    optimizer = tg.optim.AdamW(parameter_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.99))
+    record = {}
+    for on in (True, False):
+        with use_kernels(on):
+            for flat in (True, False):  # flat forced even where flattening_pays says no (kernels on)
+                optimizer.flatten = flat
+                optimizer.flattening_pays = lambda group: True
+                how = "flat" if flat else "per_parameter"
+                record[f"kernels_{'on' if on else 'off'}_{how}_us"] = median_us(optimizer.step, rounds)
+    return record
+
+
 def timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
@@ -170,14 +222,21 @@ def main() -> None:
     parser.add_argument("--kernel-threads", type=int, default=None, help="numba threads (default: all)")
     parser.add_argument("--compile-cost", action="store_true", help="time compiling and loading instead")
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--beside-blas", action="store_true", help="a kernel next to a BLAS product instead")
+    parser.add_argument("--optimizer", action="store_true", help="AdamW flat and per parameter instead")
     args = parser.parse_args()
     if not kernels.available():
         raise SystemExit("bench_compiled.py: numba is not installed (pip install -e '.[fast]')")
+    kernels.kernels_for("layer_norm", np.zeros(1, np.float32))  # the environment's kernel threads
     if args.kernel_threads:
         kernels.set_kernel_threads(args.kernel_threads)
     record: dict = {"benchmark": "compiled_kernels", "kernels": kernels.describe()}
     if args.compile_cost:
         record["compile"] = compile_cost()
+    elif args.beside_blas:
+        record["beside_blas"] = beside_blas(args.rounds)
+    elif args.optimizer:
+        record["adamw_step"] = optimizer_steps(args.rounds)
     else:
         chosen = set(filter(None, args.cases.split(",")))
         found = {name: fn for name, fn in cases().items() if not chosen or name in chosen}

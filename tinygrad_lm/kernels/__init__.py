@@ -22,13 +22,14 @@ Kernels compile on their first call for each dtype and are cached on disk (numba
 so later processes load them in milliseconds.
 
 Threads: the kernels run on ONE thread, the caller's, unless ``set_kernel_threads(n)`` or the
-environment variable ``TINYGRAD_LM_KERNEL_THREADS`` says otherwise. Measured on two cores: a layer
-norm kernel takes 0.2 ms on two threads and a (768, 128) @ (128, 384) product 0.6 ms, but the two in
-turn take 8 ms, because each pool's threads keep spinning after their work (OpenBLAS's for a while,
-OpenMP's too) and the other pool's threads wait for a scheduler time slice; on one kernel thread the
-pair takes the sum of its parts (1.0 ms). Turning the spinning off (``OPENBLAS_THREAD_TIMEOUT``,
-``OMP_WAIT_POLICY=passive``) leaves wake-ups that cost as much. With BLAS on one thread, kernel
-threads pay off (``python -m zoo`` chooses both; see ``zoo/threads.py``).
+environment variable ``TINYGRAD_LM_KERNEL_THREADS`` says otherwise. Measured on two cores with BLAS
+on two threads (``benchmarks/bench_compiled.py --beside-blas``): a layer norm kernel takes 0.07 ms
+on two kernel threads and a (768, 128) @ (128, 384) product 0.49 ms, but the two in turn take 8.0
+ms, because each pool's threads keep spinning after their work and the other pool's threads wait
+for a scheduler time slice; on one kernel thread the pair takes 0.73 ms, about the sum of its parts.
+Turning the spinning off (``OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=passive``) brings the pair to
+0.65 ms, but the whole GPT step to 80 ms against 65 ms with the default (``bench_gpt.py``): every
+product then pays a wake-up. With BLAS on one thread, kernel threads do pay off.
 """
 
 from __future__ import annotations

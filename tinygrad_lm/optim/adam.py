@@ -45,8 +45,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def flattening_pays(self, group: dict[str, Any]) -> bool:
-        """Not with the compiled update: measured on the GPT benchmark's AdamW step, 1.8 ms per
-        parameter against 3.3 ms over flat buffers (gathering and scattering them is the difference)."""
+        """Not with the compiled update: on the GPT benchmark's AdamW step, 1.3 ms per parameter
+        against 2.5 ms over flat buffers (``benchmarks/bench_compiled.py --optimizer``): gathering and
+        scattering them is the difference."""
         first = group["params"][0].data
         return kernels_for("adam", first) is None
 
