@@ -216,6 +216,10 @@ def test_the_switch_is_an_environment_variable_and_a_function():
     bad = {**os.environ, "TINYGRAD_LM_KERNELS": "fast"}
     failed = subprocess.run([sys.executable, "-c", probe], env=bad, capture_output=True, text=True)
     assert failed.returncode != 0 and "TINYGRAD_LM_KERNELS='fast': expected 1" in failed.stderr
+    cli = subprocess.run([sys.executable, "-m", "zoo", "train"], env=bad, capture_output=True, text=True)
+    assert cli.returncode == 2 and cli.stderr.strip().splitlines() == [
+        "python -m zoo: TINYGRAD_LM_KERNELS='fast': expected 1 (use the kernels) or 0 (NumPy only)"
+    ]
     with pytest.raises(ValueError, match="set_kernel_threads: expected a positive int"):
         kernels.set_kernel_threads(0)
 
