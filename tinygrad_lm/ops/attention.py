@@ -73,24 +73,26 @@ def attention_weights_differentiable(q, k, scale: float, allowed):
 
 def attention_vjp(xp, g, q, k, v, p, out, scale: float):
     """(dQ, dK, dV) of O = P V from G = dL/dO, as in the module docstring; arrays or Tensors."""
+    fast = kernels_for("attention", p, g, out)
+    if fast is not None and p.flags.c_contiguous:
+        return attention_vjp_compiled(fast, g, q, k, v, p, out, scale)
     dv = p.swapaxes(-1, -2) @ g
     dp = g @ v.swapaxes(-1, -2)
-    fast = kernels_for("attention", p, dp, g, out)
-    if fast is not None and p.flags.c_contiguous and dp.flags.c_contiguous:
-        ds = fast.softmax_rows_vjp(p, dp, g, out, scale)  # s dS in one pass per row (kernels/attention.py)
-        return ds @ k, ds.swapaxes(-1, -2) @ q, dv
     ds = p * (dp - xp.row_sums(g * out))
     return (ds @ k) * scale, (ds.swapaxes(-1, -2) @ q) * scale, dv
 
 
-def attention_vjp_into(fast, g, q, k, v, p, out, scale: float, into: tuple) -> None:
-    """``attention_vjp`` on arrays with the compiled softmax rows, its three products written
-    straight into ``into`` (dQ, dK, dV: e.g. views of a packed gradient)."""
-    dp = g @ v.swapaxes(-1, -2)
-    ds = fast.softmax_rows_vjp(p, dp, g, out, scale)
+def attention_vjp_compiled(fast, g, q, k, v, p, out, scale: float, into: tuple | None = None) -> tuple:
+    """``attention_vjp`` on arrays with the compiled softmax rows (s dS in one pass per row,
+    kernels/attention.py); its three products written into ``into`` (dQ, dK, dV: e.g. views of a
+    packed gradient) when given."""
+    ds = fast.softmax_rows_vjp(p, g @ v.swapaxes(-1, -2), g, out, scale)
     products = ((ds, k), (ds.swapaxes(-1, -2), q), (p.swapaxes(-1, -2), g))
+    if into is None:
+        return tuple(a @ b for a, b in products)
     for (a, b), target in zip(products, into, strict=True):
         get_xp(a).matmul(a, b, out=target)
+    return into
 
 
 class Attention(FusedFunction):
@@ -159,7 +161,7 @@ class PackedSelfAttention(FusedFunction):
         if fast is not None and saved[0].flags.c_contiguous:  # dQ, dK, dV straight into the packed layout
             packed = get_xp(g).empty(qkv.shape, dtype=g.dtype)
             into = split_heads(packed, self.n_heads)
-            attention_vjp_into(fast, heads, *split_heads(qkv, self.n_heads), *saved, self.scale, into)
+            attention_vjp_compiled(fast, heads, *split_heads(qkv, self.n_heads), *saved, self.scale, into)
             return packed
         grads = attention_vjp(xp, heads, *split_heads(qkv, self.n_heads), *saved, self.scale)
         packed = xp.stack([d.swapaxes(1, 2) for d in grads], axis=2)  # (B, T, 3, H, hd)
